@@ -1,0 +1,225 @@
+/**
+ * Reads the agent's configuration from environment variables. Pure: the environment and the
+ * app's package.json facts come in, the config and one warning per bad variable come out.
+ * Every variable read here is listed in the README's configuration table.
+ */
+import type { AgentConfig, ConfigWarning, LogLevel, OtlpProtocol, SamplerName } from './types';
+import { resolveInstrumentations } from './instrumentation-names';
+import {
+  parseBindHost,
+  parseBoolean,
+  parseHttpUrl,
+  parseInteger,
+  parseKeyValueList,
+  parseList,
+  parseRatio,
+} from './parse';
+
+export type Env = Record<string, string | undefined>;
+
+export interface AppPackage {
+  name?: string;
+  version?: string;
+}
+
+export const DEFAULTS = {
+  metricsHost: '0.0.0.0',
+  metricsPort: 9464,
+  logLevel: 'info' as LogLevel,
+  httpRouteLimit: 200,
+  shutdownTimeoutMs: 2000,
+  healthTimeoutMs: 1000,
+  healthSlowMs: 500,
+  otlpEndpoint: 'http://localhost:4318',
+  otlpProtocol: 'http/protobuf' as OtlpProtocol,
+  sampler: 'parentbased_always_on' as SamplerName,
+  samplerRatio: 1,
+  healthCritical: ['database', 'redis'],
+};
+
+const LOG_LEVELS: Record<string, LogLevel> = {
+  none: 'none',
+  error: 'error',
+  warn: 'warn',
+  info: 'info',
+  debug: 'debug',
+  verbose: 'debug',
+  all: 'debug',
+};
+
+const SAMPLERS: SamplerName[] = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+];
+
+export function readConfig(env: Env, app: AppPackage = {}): { config: AgentConfig; warnings: ConfigWarning[] } {
+  const warnings: ConfigWarning[] = [];
+
+  /** Reads one variable: unset or blank gives the default silently; a bad value warns once. */
+  function read<T>(variable: string, parse: (text: string) => T | undefined, fallback: T, expected: string): T {
+    const text = env[variable];
+    if (text === undefined || text.trim() === '') return fallback;
+    const value = parse(text);
+    if (value !== undefined) return value;
+    warnings.push({
+      variable,
+      message: `${variable}=${shown(variable, text)} is not ${expected}; using the default ${describe(fallback)}`,
+    });
+    return fallback;
+  }
+
+  const resourceAttributes = read('OTEL_RESOURCE_ATTRIBUTES', parseKeyValueList, {}, 'a key=value,... list');
+  const serviceName =
+    nonBlank(env.OTEL_SERVICE_NAME) ?? resourceAttributes['service.name'] ?? app.name ?? 'unknown_service:node';
+  const serviceVersion = resourceAttributes['service.version'] ?? app.version ?? '0.0.0';
+
+  const enabledList = nonBlank(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS);
+  const { names: instrumentations, unknown } = resolveInstrumentations(
+    enabledList === undefined ? undefined : parseList(enabledList),
+    parseList(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS ?? ''),
+  );
+  for (const name of unknown) {
+    const variable = enabledList?.toLowerCase().includes(name)
+      ? 'OTEL_NODE_ENABLED_INSTRUMENTATIONS'
+      : 'OTEL_NODE_DISABLED_INSTRUMENTATIONS';
+    warnings.push({
+      variable,
+      message: `${variable} names "${clip(name)}", which this agent does not ship; it is ignored (known: http, undici, pg, ioredis, express, fastify)`,
+    });
+  }
+
+  const tokenFile = nonBlank(env.TUTOR_OTEL_AUTH_TOKEN_FILE);
+  const authToken = nonBlank(env.TUTOR_OTEL_AUTH_TOKEN);
+
+  const config: AgentConfig = {
+    serviceName,
+    serviceVersion,
+    resourceAttributes,
+    logLevel: read('OTEL_LOG_LEVEL', (t) => LOG_LEVELS[t.trim().toLowerCase()], DEFAULTS.logLevel, 'one of none, error, warn, info, debug'),
+    metricsHost: read('OTEL_EXPORTER_PROMETHEUS_HOST', parseBindHost, DEFAULTS.metricsHost, 'a host name or IP address'),
+    metricsPort: read('OTEL_EXPORTER_PROMETHEUS_PORT', (t) => parseInteger(t, 0, 65535), DEFAULTS.metricsPort, 'a port number (0-65535)'),
+    authToken,
+    authTokenFile: tokenFile,
+    instrumentations,
+    httpRouteLimit: read('TUTOR_OTEL_HTTP_ROUTE_LIMIT', (t) => parseInteger(t, 1, 10000), DEFAULTS.httpRouteLimit, 'a whole number from 1 to 10000'),
+    semconvMetrics: read('TUTOR_OTEL_SEMCONV_METRICS', parseBoolean, false, 'true or false'),
+    shutdownTimeoutMs: read('TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS', (t) => parseInteger(t, 0, 30000), DEFAULTS.shutdownTimeoutMs, 'milliseconds from 0 to 30000'),
+    traces: readTraces(env, read),
+    health: {
+      timeoutMs: read('TUTOR_OTEL_HEALTH_TIMEOUT_MS', (t) => parseInteger(t, 10, 60000), DEFAULTS.healthTimeoutMs, 'milliseconds from 10 to 60000'),
+      slowMs: read('TUTOR_OTEL_HEALTH_SLOW_MS', (t) => parseInteger(t, 1, 60000), DEFAULTS.healthSlowMs, 'milliseconds from 1 to 60000'),
+      databaseUrl: read('TUTOR_OTEL_HEALTH_DATABASE_URL', parseConnectionUrl(['postgres:', 'postgresql:']), undefined, 'a postgres:// URL'),
+      redisUrl: read('TUTOR_OTEL_HEALTH_REDIS_URL', parseConnectionUrl(['redis:', 'rediss:']), undefined, 'a redis:// or rediss:// URL'),
+      critical: new Set(
+        read(
+          'TUTOR_OTEL_HEALTH_CRITICAL',
+          (t) => {
+            const list = parseList(t);
+            return list.every((k) => k === 'database' || k === 'redis' || k === 'none') ? list.filter((k) => k !== 'none') : undefined;
+          },
+          DEFAULTS.healthCritical,
+          'a list of database, redis or none',
+        ),
+      ),
+    },
+  };
+  return { config, warnings };
+}
+
+type Reader = <T>(variable: string, parse: (text: string) => T | undefined, fallback: T, expected: string) => T;
+
+function readTraces(env: Env, read: Reader): AgentConfig['traces'] {
+  const tracesEndpoint = read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', parseHttpUrl, undefined, 'an http(s) URL');
+  const baseEndpoint = read('OTEL_EXPORTER_OTLP_ENDPOINT', parseHttpUrl, undefined, 'an http(s) URL');
+  const anyEndpoint = tracesEndpoint ?? baseEndpoint;
+
+  // Upstream defaults to exporting to localhost:4318 whether or not anything listens there. The
+  // agent only creates spans when something consumes them: an exporter named, or an endpoint set.
+  const defaultExporters: Array<'otlp' | 'console'> = anyEndpoint ? ['otlp'] : [];
+  const exporters = read(
+    'OTEL_TRACES_EXPORTER',
+    (t) => {
+      const list = parseList(t);
+      if (!list.every((e) => e === 'otlp' || e === 'console' || e === 'none')) return undefined;
+      return list.includes('none') ? [] : (list as Array<'otlp' | 'console'>);
+    },
+    defaultExporters,
+    'a list of otlp, console or none',
+  );
+
+  const protocol = read(
+    'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL',
+    parseProtocol,
+    read('OTEL_EXPORTER_OTLP_PROTOCOL', parseProtocol, DEFAULTS.otlpProtocol, 'http/protobuf or http/json'),
+    'http/protobuf or http/json',
+  );
+  const headers = {
+    ...read('OTEL_EXPORTER_OTLP_HEADERS', parseKeyValueList, {}, 'a key=value,... list'),
+    ...read('OTEL_EXPORTER_OTLP_TRACES_HEADERS', parseKeyValueList, {}, 'a key=value,... list'),
+  };
+
+  let sampler = read('OTEL_TRACES_SAMPLER', (t) => SAMPLERS.find((s) => s === t.trim().toLowerCase()), DEFAULTS.sampler, `one of ${SAMPLERS.join(', ')}`);
+  const samplerRatio = read('OTEL_TRACES_SAMPLER_ARG', parseRatio, DEFAULTS.samplerRatio, 'a ratio from 0 to 1');
+  if (env.OTEL_TRACES_SAMPLER === undefined && samplerRatio !== DEFAULTS.samplerRatio) {
+    // A ratio alone is what users mean when they set only the argument.
+    sampler = 'parentbased_traceidratio';
+  }
+  return {
+    exporters,
+    otlpEndpoint: tracesEndpoint ?? (baseEndpoint ? joinPath(baseEndpoint, 'v1/traces') : joinPath(DEFAULTS.otlpEndpoint, 'v1/traces')),
+    otlpProtocol: protocol,
+    otlpHeaders: headers,
+    sampler,
+    samplerRatio,
+  };
+}
+
+function parseProtocol(text: string): OtlpProtocol | undefined {
+  const value = text.trim().toLowerCase();
+  return value === 'http/protobuf' || value === 'http/json' ? value : undefined;
+}
+
+function parseConnectionUrl(protocols: string[]): (text: string) => string | undefined {
+  return (text) => {
+    try {
+      const url = new URL(text.trim());
+      return protocols.includes(url.protocol) ? url.toString() : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+function joinPath(base: string, path: string): string {
+  return base.endsWith('/') ? base + path : `${base}/${path}`;
+}
+
+function nonBlank(text: string | undefined): string | undefined {
+  return text !== undefined && text.trim() !== '' ? text.trim() : undefined;
+}
+
+/**
+ * Bad values are echoed so the user can find the typo, but never at length, and never for a
+ * variable that may carry a credential (a URL with a password, an auth header, a token).
+ */
+const SECRET_VARIABLE = /URL|ENDPOINT|HEADERS|TOKEN|DSN|PASSWORD|SECRET/;
+
+function shown(variable: string, text: string): string {
+  return SECRET_VARIABLE.test(variable) ? '(value hidden)' : JSON.stringify(clip(text));
+}
+
+function clip(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return '(none)';
+  if (value instanceof Set) return [...value].join(',') || '(none)';
+  if (Array.isArray(value)) return value.join(',') || '(none)';
+  if (typeof value === 'object') return '(none)';
+  return String(value);
+}

@@ -1,0 +1,61 @@
+/** The agent's whole configuration, read once from the environment at start. */
+import type { InstrumentationName } from './instrumentation-names';
+export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug';
+
+export type OtlpProtocol = 'http/protobuf' | 'http/json';
+
+export type SamplerName =
+  | 'always_on'
+  | 'always_off'
+  | 'traceidratio'
+  | 'parentbased_always_on'
+  | 'parentbased_always_off'
+  | 'parentbased_traceidratio';
+
+export interface TracesConfig {
+  /** Exporters to send spans to; empty means tracing stays off and no span is created. */
+  exporters: Array<'otlp' | 'console'>;
+  otlpEndpoint: string | undefined;
+  otlpProtocol: OtlpProtocol;
+  otlpHeaders: Record<string, string>;
+  sampler: SamplerName;
+  samplerRatio: number;
+}
+
+export interface HealthConfig {
+  /** Per-probe deadline; a dependency that does not answer in time fails its check. */
+  timeoutMs: number;
+  /** A probe slower than this passes with status `warn` (the service reports `degraded`). */
+  slowMs: number;
+  /** Extra targets to probe beside the pools and clients the app creates. */
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  /** Check kinds whose failure makes the service unhealthy and not ready. */
+  critical: Set<string>;
+}
+
+export interface AgentConfig {
+  serviceName: string;
+  serviceVersion: string;
+  resourceAttributes: Record<string, string>;
+  logLevel: LogLevel;
+  metricsHost: string;
+  metricsPort: number;
+  /** Bearer token required on /metrics and /health, if set (directly or from a file). */
+  authToken: string | undefined;
+  authTokenFile: string | undefined;
+  /** Short instrumentation names that are switched on. */
+  instrumentations: Set<InstrumentationName>;
+  httpRouteLimit: number;
+  /** Also keep the upstream semantic-convention metrics (http.server.request.duration, ...). */
+  semconvMetrics: boolean;
+  shutdownTimeoutMs: number;
+  traces: TracesConfig;
+  health: HealthConfig;
+}
+
+/** One line for the operator: which variable was wrong and what is used instead. */
+export interface ConfigWarning {
+  variable: string;
+  message: string;
+}

@@ -1,0 +1,89 @@
+/**
+ * Runs the dependency probes and shapes the `/health` answer. The message of a failed check is
+ * built from the error's code only (a driver's message can quote a connection string), so no
+ * check ever shows a password, a URL or a host.
+ */
+import type { Dependency, DependencyKind } from './dependencies';
+
+export type CheckStatus = 'pass' | 'warn' | 'fail';
+export type ServiceStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+export interface CheckResult {
+  status: CheckStatus;
+  message: string;
+  responseTime: number;
+}
+
+export interface NamedCheck {
+  name: string;
+  kind: DependencyKind;
+  result: CheckResult;
+}
+
+const LABEL: Record<DependencyKind, string> = { database: 'PostgreSQL', redis: 'Redis' };
+
+const CODE_TEXT: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection closed by the server',
+  EPIPE: 'connection closed by the server',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  '28P01': 'authentication failed',
+  '28000': 'authentication failed',
+  '3D000': 'database does not exist',
+  '57P03': 'server is starting up',
+  '53300': 'too many connections',
+  WRONGPASS: 'authentication failed',
+  NOAUTH: 'authentication required',
+  LOADING: 'server is loading its data set',
+};
+
+export function failureMessage(kind: DependencyKind, error: unknown, timeoutMs: number): string {
+  const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : undefined;
+  const what = LABEL[kind];
+  if (code === 'ETIMEDOUT' || /timeout|timed out/i.test(String((error as Error)?.message ?? ''))) {
+    return `${what} did not answer within ${timeoutMs} ms`;
+  }
+  if (code && CODE_TEXT[code]) return `${what} check failed: ${CODE_TEXT[code]} (${code})`;
+  const safeCode = code && /^[A-Z0-9_]{1,24}$/i.test(code) ? ` (${code})` : '';
+  return `${what} check failed${safeCode}`;
+}
+
+export function passMessage(kind: DependencyKind, slow: boolean): string {
+  const answered = kind === 'database' ? 'PostgreSQL answered SELECT 1' : 'Redis answered PING';
+  return slow ? `${answered}, but slowly` : answered;
+}
+
+export async function runCheck(dependency: Dependency, timeoutMs: number, slowMs: number): Promise<CheckResult> {
+  const startedAt = performance.now();
+  try {
+    await dependency.probe(timeoutMs);
+    const responseTime = Math.round(performance.now() - startedAt);
+    const slow = responseTime > slowMs;
+    return { status: slow ? 'warn' : 'pass', message: passMessage(dependency.kind, slow), responseTime };
+  } catch (error) {
+    return {
+      status: 'fail',
+      message: failureMessage(dependency.kind, error, timeoutMs),
+      responseTime: Math.round(performance.now() - startedAt),
+    };
+  }
+}
+
+/** `database`, `redis`, then `database_2`, ... for a second server of the same kind. */
+export function checkNames(dependencies: Dependency[]): string[] {
+  const seen: Record<string, number> = {};
+  return dependencies.map((d) => {
+    seen[d.kind] = (seen[d.kind] ?? 0) + 1;
+    return seen[d.kind] === 1 ? d.kind : `${d.kind}_${seen[d.kind]}`;
+  });
+}
+
+/** A failing critical dependency makes the service unhealthy; anything else less than pass, degraded. */
+export function overallStatus(checks: NamedCheck[], critical: Set<string>): ServiceStatus {
+  if (checks.some((c) => c.result.status === 'fail' && critical.has(c.kind))) return 'unhealthy';
+  if (checks.some((c) => c.result.status !== 'pass')) return 'degraded';
+  return 'healthy';
+}

@@ -1,0 +1,54 @@
+/**
+ * SIGTERM/SIGINT: mark the service not ready, flush telemetry for at most the deadline, then let
+ * the signal do what it would have done without the agent. If the app has its own handler, the
+ * app decides when to exit; if not, the agent re-raises the signal so the process ends exactly
+ * as Node would have ended it (upstream's register keeps a killed server running).
+ */
+import { describeError, log } from '../logging/logger';
+import { markShuttingDown } from './app-state';
+
+export type Flusher = () => Promise<void>;
+
+/** Resolves when every flusher settled or the deadline passed, whichever is first. */
+export function flushWithin(flushers: Flusher[], timeoutMs: number): Promise<void> {
+  if (flushers.length === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      log.debug(`flush did not finish within ${timeoutMs} ms; exiting without it`);
+      resolve();
+    }, timeoutMs);
+    timer.unref();
+    Promise.allSettled(flushers.map((flush) => flush().catch((error: unknown) => log.debug(`flush failed: ${describeError(error)}`)))).then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export function installShutdown(flushers: Flusher[], timeoutMs: number): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    let flushing = false;
+    const onSignal = () => {
+      markShuttingDown();
+      const appHandlesIt = process.listenerCount(signal) > 1;
+      if (flushing) {
+        // A second signal while flushing: stop waiting, as Node would.
+        if (!appHandlesIt) reraise(signal, onSignal);
+        return;
+      }
+      flushing = true;
+      void flushWithin(flushers, timeoutMs).then(() => {
+        if (!appHandlesIt && process.listenerCount(signal) === 1) reraise(signal, onSignal);
+      });
+    };
+    process.on(signal, onSignal);
+  }
+
+  // A script that ends on its own: send what is buffered once, then let it exit.
+  if (flushers.length > 0) process.once('beforeExit', () => void flushWithin(flushers, timeoutMs));
+}
+
+function reraise(signal: NodeJS.Signals, listener: () => void): void {
+  process.removeListener(signal, listener);
+  process.kill(process.pid, signal);
+}

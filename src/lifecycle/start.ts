@@ -1,0 +1,123 @@
+/**
+ * Starts the agent: config, metrics, the instrumentations that are enabled, tracing when something
+ * consumes spans, the endpoints, and shutdown handling. Runs synchronously inside the preload so
+ * every hook is in place before the app's first import; only the endpoint's listen is async.
+ */
+import { metrics as otelMetrics } from '@opentelemetry/api';
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readAppPackage } from '../config/app-package';
+import { readConfig } from '../config/env';
+import type { AgentConfig } from '../config/types';
+import { DependencyRegistry } from '../health/dependencies';
+import { HealthService } from '../health/health-service';
+import { appPgClientClass, pgProbe } from '../health/pg-probe';
+import { redisEndpointFromUrl, redisKey, redisProbe } from '../health/redis-probe';
+import { startAgentServer } from '../health/server';
+import { createRouteTemplateLookup, watchFastifyRoutes } from '../instrumentations/frameworks/route-template';
+import { instrumentHttpServer } from '../instrumentations/http/server';
+import { instrumentIoredis } from '../instrumentations/ioredis/instrumentation';
+import { installEsmHook } from '../instrumentations/module-hooks';
+import { instrumentPg } from '../instrumentations/pg/instrumentation';
+import { describeError, log, setLogLevel } from '../logging/logger';
+import { CacheMetrics } from '../metrics/cache-metrics';
+import { DbMetrics } from '../metrics/db-metrics';
+import { HttpServerMetrics } from '../metrics/http-metrics';
+import { createMetricsPipeline } from '../metrics/provider';
+import { registerRuntimeMetrics } from '../metrics/runtime-metrics';
+import type { Tracing } from '../tracing/tracing';
+import { TRACED_PACKAGES } from '../tracing/instrumentations';
+import { watchAppListening } from './app-state';
+import { installShutdown, type Flusher } from './shutdown';
+
+export function start(): void {
+  const { config, warnings } = readConfig(process.env, readAppPackage());
+  setLogLevel(config.logLevel);
+  for (const warning of warnings) log.warn(warning.message);
+
+  const dependencies = new DependencyRegistry();
+  addConfiguredDependencies(config, dependencies);
+
+  const pipeline = createMetricsPipeline(config);
+  const { meter } = pipeline;
+  const names = config.instrumentations;
+  const tracesOn = config.traces.exporters.length > 0;
+
+  const hookedPackages = new Set<string>();
+  if (names.has('pg')) hookedPackages.add('pg');
+  if (names.has('ioredis')) hookedPackages.add('ioredis');
+  if (tracesOn) for (const name of names) for (const pkg of TRACED_PACKAGES[name]) hookedPackages.add(pkg);
+  const esmHook = installEsmHook([...hookedPackages]);
+
+  if (names.has('pg')) instrumentPg(new DbMetrics(meter), dependencies);
+  if (names.has('ioredis')) instrumentIoredis(new CacheMetrics(meter), dependencies);
+  if (names.has('http')) {
+    if (names.has('fastify')) watchFastifyRoutes();
+    const templates = createRouteTemplateLookup({ express: names.has('express'), fastify: names.has('fastify') });
+    instrumentHttpServer(new HttpServerMetrics(meter, config.httpRouteLimit), templates);
+  }
+  watchAppListening();
+  registerRuntimeMetrics(meter);
+
+  let tracing: Tracing | undefined;
+  if (tracesOn) {
+    try {
+      const { startTracing } = require('../tracing/tracing') as typeof import('../tracing/tracing');
+      tracing = startTracing(config, names, config.semconvMetrics ? pipeline.provider : otelMetrics.getMeterProvider());
+    } catch (error) {
+      log.warn(`tracing could not start (${describeError(error)}); metrics and health go on without it`);
+    }
+  }
+
+  const health = new HealthService(dependencies, config.health, { service: config.serviceName, version: config.serviceVersion });
+  void startAgentServer({
+    host: config.metricsHost,
+    port: config.metricsPort,
+    authToken: resolveAuthToken(config),
+    metrics: (request, response) => pipeline.exporter.getMetricsRequestHandler(request, response),
+    health,
+  }).then((server) => {
+    const address = server?.address();
+    const where = address && typeof address === 'object' ? `http://${config.metricsHost}:${address.port}` : 'off';
+    log.info(
+      `${config.serviceName}: /metrics /health /ready /live on ${where}; instrumentations: ${[...names].join(', ') || 'none'}; ` +
+        `traces: ${tracesOn ? `${config.traces.exporters.join('+')} ${config.traces.exporters.includes('otlp') ? config.traces.otlpEndpoint : ''}`.trim() : 'off'}; ESM hook: ${esmHook}`,
+    );
+  });
+
+  const flushers: Flusher[] = tracing ? [tracing.flush] : [];
+  installShutdown(flushers, config.shutdownTimeoutMs);
+}
+
+function addConfiguredDependencies(config: AgentConfig, dependencies: DependencyRegistry): void {
+  const { databaseUrl, redisUrl } = config.health;
+  if (databaseUrl) {
+    dependencies.add({
+      kind: 'database',
+      key: `configured:${databaseUrl}`,
+      probe: (timeoutMs) => {
+        const Client = appPgClientClass();
+        if (!Client) return Promise.reject(Object.assign(new Error('pg is not installed'), { code: 'NO_PG_DRIVER' }));
+        return pgProbe(Client, databaseUrl)(timeoutMs);
+      },
+    });
+  }
+  if (redisUrl) {
+    const endpoint = redisEndpointFromUrl(redisUrl);
+    dependencies.add({ kind: 'redis', key: redisKey(endpoint), probe: redisProbe(endpoint) });
+  }
+}
+
+/** The bearer token, from the variable or its file. An unreadable file locks the endpoints rather than opening them. */
+function resolveAuthToken(config: AgentConfig): string | undefined {
+  if (config.authToken) return config.authToken;
+  if (!config.authTokenFile) return undefined;
+  try {
+    const token = readFileSync(config.authTokenFile, 'utf8').trim();
+    if (token) return token;
+    throw new Error('the file is empty');
+  } catch (error) {
+    log.warn(`TUTOR_OTEL_AUTH_TOKEN_FILE cannot be read (${describeError(error)}); /metrics and /health answer 401 until it is fixed`);
+    return randomBytes(32).toString('hex');
+  }
+}

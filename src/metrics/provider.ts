@@ -1,0 +1,41 @@
+/**
+ * The metrics pipeline: one OpenTelemetry MeterProvider read by the Prometheus exporter, which
+ * the agent's own HTTP server calls on each scrape (the exporter's server is never started).
+ *
+ * The `service` label on every series comes from a resource attribute turned into a constant
+ * label by the exporter, so no measurement pays for it; scope labels and `target_info` are off
+ * because the dashboards and alerts select on the metric names and `service` alone.
+ */
+import type { Meter } from '@opentelemetry/api';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import type { AgentConfig } from '../config/types';
+
+export interface MetricsPipeline {
+  provider: MeterProvider;
+  exporter: PrometheusExporter;
+  /** The meter every metric module of the agent creates its instruments on. */
+  meter: Meter;
+}
+
+export const AGENT_SCOPE = '@tutor/otel-agent';
+
+export function createMetricsPipeline(config: AgentConfig): MetricsPipeline {
+  const exporter = new PrometheusExporter({
+    preventServerStart: true,
+    withoutScopeInfo: true,
+    withoutTargetInfo: true,
+    withResourceConstantLabels: /^service$/,
+  });
+  const provider = new MeterProvider({
+    resource: resourceFromAttributes({
+      ...config.resourceAttributes,
+      'service.name': config.serviceName,
+      'service.version': config.serviceVersion,
+      service: config.serviceName,
+    }),
+    readers: [exporter],
+  });
+  return { provider, exporter, meter: provider.getMeter(AGENT_SCOPE) };
+}

@@ -1,0 +1,90 @@
+/**
+ * Keeps the `route` label bounded. Pure functions: a framework template is used as it is; a raw
+ * path has its ids folded; a 404 without a template collapses to one value; and a cap on
+ * distinct values sends the rest to an overflow value.
+ */
+
+export const NOT_FOUND_ROUTE = '__not_found__';
+export const OVERFLOW_ROUTE = '__overflow__';
+
+const MAX_SEGMENTS = 8;
+const MAX_SEGMENT_LENGTH = 64;
+
+const NUMBER = /^-?\d+(\.\d+)?$/;
+const UUID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+const HEX_ID = /^(0x)?[0-9a-f]{12,}$/i; // hashes, Mongo ObjectIds, hex tokens
+const HAS_DIGIT = /\d/;
+const TOKEN = /^[A-Za-z0-9_=~.-]{20,}$/; // long opaque tokens (base64url, ULIDs, nanoids) with digits
+
+/** Is this path segment an identifier rather than a name? */
+export function isIdSegment(segment: string): boolean {
+  if (NUMBER.test(segment) || UUID.test(segment) || HEX_ID.test(segment)) return true;
+  if (TOKEN.test(segment) && HAS_DIGIT.test(segment)) return true;
+  if (segment.includes('@')) return true; // e-mail addresses in paths
+  return false;
+}
+
+/**
+ * `/lessons/42?x=1` -> `/lessons/:id`. Query and fragment are dropped; `%` escapes are left
+ * alone (invalid ones must not throw); segments beyond MAX_SEGMENTS become one `*`.
+ */
+export function foldPath(rawUrl: string): string {
+  let path = rawUrl;
+  const cut = path.search(/[?#]/);
+  if (cut >= 0) path = path.slice(0, cut);
+  if (!path.startsWith('/')) {
+    // Absolute-form request targets (`GET http://host/x`) and `*` (OPTIONS *).
+    const m = /^[a-z][a-z0-9+.-]*:\/\/[^/]*(\/.*)?$/i.exec(path);
+    path = m ? (m[1] ?? '/') : '/';
+  }
+  const segments = path.split('/').slice(1);
+  const folded: string[] = [];
+  for (let i = 0; i < segments.length; i++) {
+    if (i === MAX_SEGMENTS) {
+      folded.push('*');
+      break;
+    }
+    const segment = segments[i] as string;
+    if (segment === '') {
+      if (i === segments.length - 1) folded.push('');
+      continue;
+    }
+    folded.push(isIdSegment(segment) || segment.length > MAX_SEGMENT_LENGTH ? ':id' : segment);
+  }
+  return '/' + folded.join('/');
+}
+
+/** Remembers which label values exist and answers the overflow value past the cap. */
+export class BoundedLabel {
+  private readonly seen = new Set<string>();
+  constructor(
+    private readonly limit: number,
+    private readonly overflow: string = OVERFLOW_ROUTE,
+  ) {}
+
+  get size(): number {
+    return this.seen.size;
+  }
+
+  admit(value: string): string {
+    if (this.seen.has(value)) return value;
+    if (this.seen.size >= this.limit) return this.overflow;
+    this.seen.add(value);
+    return value;
+  }
+}
+
+/** The route label for a finished request, before the cap. */
+export function routeLabel(template: string | undefined, rawUrl: string | undefined, statusCode: number): string {
+  if (template) return template;
+  if (statusCode === 404) return NOT_FOUND_ROUTE;
+  return foldPath(rawUrl ?? '/');
+}
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+
+/** Unknown or made-up methods share one value, as the HTTP semantic conventions do. */
+export function methodLabel(method: string | undefined): string {
+  const upper = (method ?? '').toUpperCase();
+  return KNOWN_METHODS.has(upper) ? upper : '_OTHER';
+}

@@ -1,0 +1,133 @@
+/**
+ * Process and Node.js runtime metrics under prom-client's names, which existing Node dashboards
+ * graph, plus the two denominators a memory alert needs: the V8 heap limit and, when the process
+ * runs in a memory-limited cgroup, that limit. Values are read at scrape time; the only
+ * continuous cost is Node's event-loop delay histogram and a GC observer.
+ */
+import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
+import * as v8 from 'node:v8';
+import type { Meter } from '@opentelemetry/api';
+import { guard } from '../lifecycle/guard';
+
+/** prom-client's GC buckets, in seconds. */
+export const GC_DURATION_BUCKETS = [0.001, 0.01, 0.1, 1, 2, 5];
+
+const GC_KIND: Record<number, string> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+};
+
+/**
+ * The cgroup memory limit in bytes, or undefined when there is none. cgroup v2 says `max` for no
+ * limit; v1 says a number near 2^63.
+ */
+export function parseCgroupMemoryLimit(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = text.trim();
+  if (value === '' || value === 'max') return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n >= 2 ** 60) return undefined;
+  return n;
+}
+
+function readCgroupMemoryLimit(): number | undefined {
+  for (const file of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    try {
+      return parseCgroupMemoryLimit(readFileSync(file, 'utf8'));
+    } catch {
+      // not this cgroup version, or not Linux
+    }
+  }
+  return undefined;
+}
+
+export function registerRuntimeMetrics(meter: Meter): () => void {
+  const startTimeSeconds = Math.round((Date.now() - process.uptime() * 1000) / 1000);
+  const memoryLimit = readCgroupMemoryLimit();
+  const heapLimit = v8.getHeapStatistics().heap_size_limit;
+
+  const gauge = (name: string, description: string, read: () => number | undefined, unit?: string) =>
+    meter.createObservableGauge(name, { description, unit }).addCallback(
+      guard(`runtime metric ${name}`, (result) => {
+        const value = read();
+        if (value !== undefined) result.observe(value);
+      }),
+    );
+
+  const cpu = meter.createObservableCounter('process_cpu_seconds_total', { description: 'User and system CPU time spent, in seconds', unit: 's' });
+  const cpuUser = meter.createObservableCounter('process_cpu_user_seconds_total', { description: 'User CPU time spent, in seconds', unit: 's' });
+  const cpuSystem = meter.createObservableCounter('process_cpu_system_seconds_total', { description: 'System CPU time spent, in seconds', unit: 's' });
+  meter.addBatchObservableCallback(
+    guard('runtime cpu', (result) => {
+      const usage = process.cpuUsage();
+      result.observe(cpuUser, usage.user / 1e6);
+      result.observe(cpuSystem, usage.system / 1e6);
+      result.observe(cpu, (usage.user + usage.system) / 1e6);
+    }),
+    [cpu, cpuUser, cpuSystem],
+  );
+
+  gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds', () => startTimeSeconds, 's');
+  gauge('process_resident_memory_bytes', 'Resident set size, in bytes', () => process.memoryUsage.rss(), 'By');
+  gauge('process_memory_limit_bytes', 'Memory limit of the cgroup (container) the process runs in, in bytes; absent when unlimited', () => memoryLimit, 'By');
+
+  // One heap reading per scrape serves the three heap gauges.
+  let heap: NodeJS.MemoryUsage | undefined;
+  const readHeap = () => (heap = process.memoryUsage());
+  gauge('nodejs_heap_size_total_bytes', 'V8 heap size, in bytes', () => readHeap().heapTotal, 'By');
+  gauge('nodejs_heap_size_used_bytes', 'V8 heap in use, in bytes', () => (heap ?? readHeap()).heapUsed, 'By');
+  gauge('nodejs_external_memory_bytes', 'Memory of C++ objects bound to JavaScript objects, in bytes', () => (heap ?? readHeap()).external, 'By');
+  gauge('nodejs_heap_size_limit_bytes', 'V8 heap size limit (--max-old-space-size), in bytes', () => heapLimit, 'By');
+
+  // Event-loop delay, sampled by Node every 10 ms; reported since the previous scrape.
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  const lagGauges = {
+    nodejs_eventloop_lag_seconds: () => delay.mean,
+    nodejs_eventloop_lag_p50_seconds: () => delay.percentile(50),
+    nodejs_eventloop_lag_p99_seconds: () => delay.percentile(99),
+    nodejs_eventloop_lag_max_seconds: () => delay.max,
+  };
+  const lagInstruments = Object.entries(lagGauges).map(([name, read]) => ({
+    read,
+    instrument: meter.createObservableGauge(name, { description: `Event-loop delay (${name.replace(/^nodejs_eventloop_lag_|_seconds$/g, '') || 'mean'}) since the previous scrape, in seconds`, unit: 's' }),
+  }));
+  meter.addBatchObservableCallback(
+    guard('runtime event loop', (result) => {
+      for (const { read, instrument } of lagInstruments) {
+        const nanos = read();
+        result.observe(instrument, Number.isFinite(nanos) && delay.count > 0 ? nanos / 1e9 : 0);
+      }
+      delay.reset();
+    }),
+    lagInstruments.map((l) => l.instrument),
+  );
+
+  const version = process.versions.node.split('.');
+  meter
+    .createObservableGauge('nodejs_version_info', { description: 'Node.js version' })
+    .addCallback((result) => result.observe(1, { version: process.version, major: version[0] ?? '', minor: version[1] ?? '', patch: version[2] ?? '' }));
+
+  const gcDuration = meter.createHistogram('nodejs_gc_duration_seconds', {
+    description: 'Garbage collection pauses by kind, in seconds',
+    unit: 's',
+    advice: { explicitBucketBoundaries: GC_DURATION_BUCKETS },
+  });
+  const gcObserver = new PerformanceObserver(
+    guard('runtime gc', (list) => {
+      for (const entry of list.getEntries()) {
+        const kind = GC_KIND[(entry as { detail?: { kind?: number } }).detail?.kind ?? -1] ?? 'other';
+        gcDuration.record(entry.duration / 1000, { kind });
+      }
+    }),
+  );
+  gcObserver.observe({ entryTypes: ['gc'] });
+
+  return () => {
+    delay.disable();
+    gcObserver.disconnect();
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * The upstream OpenTelemetry instrumentations that make spans. Loaded only when traces are
+ * exported, and only those enabled: each `require` here is deferred until it is needed, since
+ * loading all of auto-instrumentations-node costs about half a second at start.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import type { InstrumentationName } from '../config/instrumentation-names';
+import { agentServers } from '../lifecycle/internal';
+
+interface Instrumentation {
+  setTracerProvider(provider: TracerProvider): void;
+  setMeterProvider(provider: MeterProvider): void;
+  enable(): void;
+  disable(): void;
+}
+
+const LOADERS: Record<InstrumentationName, () => Instrumentation> = {
+  http: () => {
+    const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
+    return new HttpInstrumentation({
+      // The agent's own endpoints are not the app's traffic.
+      ignoreIncomingRequestHook: (request: IncomingMessage) => {
+        const server = (request.socket as { server?: object } | undefined)?.server;
+        return server !== undefined && agentServers.has(server);
+      },
+    });
+  },
+  undici: () => {
+    const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
+    return new UndiciInstrumentation();
+  },
+  pg: () => {
+    const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
+    // SQL text is kept (parameter values never are); the pool's connect spans are noise.
+    return new PgInstrumentation({ enhancedDatabaseReporting: false, ignoreConnectSpans: true });
+  },
+  ioredis: () => {
+    const { IORedisInstrumentation } = require('@opentelemetry/instrumentation-ioredis') as typeof import('@opentelemetry/instrumentation-ioredis');
+    return new IORedisInstrumentation({ requireParentSpan: false });
+  },
+  express: () => {
+    const { ExpressInstrumentation } = require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
+    return new ExpressInstrumentation();
+  },
+  fastify: () => {
+    const { FastifyInstrumentation } = require('@opentelemetry/instrumentation-fastify') as typeof import('@opentelemetry/instrumentation-fastify');
+    return new FastifyInstrumentation();
+  },
+};
+
+/** Package names each instrumentation hooks, for the ESM hook's include list. */
+export const TRACED_PACKAGES: Record<InstrumentationName, string[]> = {
+  http: ['http', 'https'],
+  undici: [],
+  pg: ['pg', 'pg-pool'],
+  ioredis: ['ioredis'],
+  express: ['express', 'router'],
+  fastify: ['fastify'],
+};
+
+export function loadTraceInstrumentations(
+  names: Iterable<InstrumentationName>,
+  tracerProvider: TracerProvider,
+  meterProvider: MeterProvider,
+): Instrumentation[] {
+  const loaded: Instrumentation[] = [];
+  for (const name of names) {
+    const instrumentation = LOADERS[name]();
+    instrumentation.setTracerProvider(tracerProvider);
+    // A no-op meter provider unless the semantic-convention twins were asked for.
+    instrumentation.setMeterProvider(meterProvider);
+    loaded.push(instrumentation);
+  }
+  return loaded;
+}

@@ -1,0 +1,71 @@
+/**
+ * Tracing, loaded only when something consumes spans (an OTLP endpoint or exporter is set). With
+ * it off, no tracer provider is registered: instrumentation-free code paths stay untouched and
+ * no span is ever created.
+ */
+import { context, propagation, trace, type MeterProvider } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { CompositePropagator, suppressTracing, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
+import type { InstrumentationName } from '../config/instrumentation-names';
+import type { AgentConfig, TracesConfig } from '../config/types';
+import { setUntracedRunner } from '../lifecycle/internal';
+import { loadTraceInstrumentations } from './instrumentations';
+import { buildSampler } from './sampler';
+
+export interface Tracing {
+  provider: TracerProvider;
+  /** Sends what is buffered; resolves when done or when the exporter gives up. */
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+function createExporter(traces: TracesConfig): SpanExporter {
+  const options = { url: traces.otlpEndpoint, headers: traces.otlpHeaders, timeoutMillis: 5000 };
+  if (traces.otlpProtocol === 'http/json') {
+    const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+    return new OTLPTraceExporter(options);
+  }
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto') as typeof import('@opentelemetry/exporter-trace-otlp-proto');
+  return new OTLPTraceExporter(options);
+}
+
+export function startTracing(config: AgentConfig, instrumentations: Iterable<InstrumentationName>, meterProvider: MeterProvider): Tracing {
+  const spanProcessors: SpanProcessor[] = config.traces.exporters.map((name) =>
+    name === 'console'
+      ? new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() })
+      : // Bounded queue: when the Collector is down, spans are dropped rather than held.
+        new BatchSpanProcessor({ exporter: createExporter(config.traces), maxQueueSize: 2048, maxExportBatchSize: 512, exportTimeoutMillis: 5000 }),
+  );
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({
+      ...config.resourceAttributes,
+      'service.name': config.serviceName,
+      'service.version': config.serviceVersion,
+      'telemetry.distro.name': '@tutor/otel-agent',
+    }),
+    sampler: buildSampler(config.traces.sampler, config.traces.samplerRatio),
+    spanProcessors,
+  });
+
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
+  trace.setGlobalTracerProvider(provider);
+  setUntracedRunner((fn) => context.with(suppressTracing(context.active()), fn));
+
+  loadTraceInstrumentations(instrumentations, provider, meterProvider);
+
+  return {
+    provider,
+    flush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  };
+}
