@@ -14,7 +14,7 @@ import { HealthService } from '../health/health-service';
 import { appPgClientClass, pgProbe } from '../health/pg-probe';
 import { redisEndpointFromUrl, redisKey, redisProbe } from '../health/redis-probe';
 import { startAgentServer } from '../health/server';
-import { createRouteTemplateLookup, watchFastifyRoutes } from '../instrumentations/frameworks/route-template';
+import { createRouteTemplateLookup, watchExpressRoutes, watchFastifyRoutes } from '../instrumentations/frameworks/route-template';
 import { instrumentHttpServer } from '../instrumentations/http/server';
 import { instrumentIoredis } from '../instrumentations/ioredis/instrumentation';
 import { installEsmHook } from '../instrumentations/module-hooks';
@@ -53,6 +53,7 @@ export function start(): void {
   if (names.has('ioredis')) instrumentIoredis(new CacheMetrics(meter), dependencies);
   if (names.has('http')) {
     if (names.has('fastify')) watchFastifyRoutes();
+    if (names.has('express')) watchExpressRoutes();
     const templates = createRouteTemplateLookup({ express: names.has('express'), fastify: names.has('fastify') });
     instrumentHttpServer(new HttpServerMetrics(meter, config.httpRouteLimit), templates);
   }

@@ -1,17 +1,23 @@
 /**
  * Route templates from the web frameworks the app uses, read without wrapping any middleware:
- * - Express 4 and 5 leave the matched route on `req.route` (and the mount path on `req.baseUrl`).
+ * - Express 4 and 5 assign the matched route to `req.route` while `req.baseUrl` holds the mount
+ *   path. The mount path is restored when an error leaves a router, so the agent notes the
+ *   template at the moment of assignment, through an accessor on IncomingMessage.prototype.
  * - Fastify 5 announces each handler on its `fastify.request.handler` tracing channel with the
  *   route's URL template; the agent notes it on the raw request.
  */
 import * as dc from 'node:diagnostics_channel';
-import type { IncomingMessage } from 'node:http';
+import { IncomingMessage } from 'node:http';
 import { guard } from '../../lifecycle/guard';
 
 const FASTIFY_ROUTE = Symbol('otel-agent.fastifyRoute');
+const EXPRESS_ROUTE = Symbol('otel-agent.expressRoute');
+const EXPRESS_TEMPLATE = Symbol('otel-agent.expressTemplate');
 
 type RoutedRequest = IncomingMessage & {
   [FASTIFY_ROUTE]?: string;
+  [EXPRESS_ROUTE]?: unknown;
+  [EXPRESS_TEMPLATE]?: string;
   route?: { path?: unknown };
   baseUrl?: unknown;
 };
@@ -27,11 +33,32 @@ export function watchFastifyRoutes(): void {
   );
 }
 
+export function watchExpressRoutes(): void {
+  const proto = IncomingMessage.prototype as RoutedRequest;
+  if (Object.getOwnPropertyDescriptor(proto, 'route')) return;
+  Object.defineProperty(proto, 'route', {
+    configurable: true,
+    enumerable: false,
+    get(this: RoutedRequest) {
+      return this[EXPRESS_ROUTE];
+    },
+    set(this: RoutedRequest, value: unknown) {
+      this[EXPRESS_ROUTE] = value;
+      try {
+        const template = expressTemplate({ route: value as { path?: unknown }, baseUrl: this.baseUrl });
+        if (template) this[EXPRESS_TEMPLATE] = template;
+      } catch {
+        // an exotic route object: fall back to the folded path
+      }
+    },
+  });
+}
+
 export function createRouteTemplateLookup(frameworks: { express: boolean; fastify: boolean }) {
   return (request: IncomingMessage): string | undefined => {
     const routed = request as RoutedRequest;
     if (frameworks.fastify && routed[FASTIFY_ROUTE]) return routed[FASTIFY_ROUTE];
-    if (frameworks.express) return expressTemplate(routed);
+    if (frameworks.express) return routed[EXPRESS_TEMPLATE] ?? expressTemplate(routed);
     return undefined;
   };
 }

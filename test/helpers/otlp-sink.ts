@@ -1,0 +1,62 @@
+/**
+ * A local OTLP/HTTP receiver: accepts trace posts the way a Collector does and keeps them, decoded
+ * when they are JSON (`http/json`), raw otherwise.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes: Record<string, unknown>;
+  resource: Record<string, unknown>;
+}
+
+export class OtlpSink {
+  readonly posts: Array<{ path: string; contentType: string; body: Buffer }> = [];
+  private server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      this.posts.push({ path: req.url ?? '', contentType: String(req.headers['content-type'] ?? ''), body: Buffer.concat(chunks) });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+
+  async start(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  spans(): OtlpSpan[] {
+    const spans: OtlpSpan[] = [];
+    for (const post of this.posts) {
+      if (!post.contentType.includes('json')) continue;
+      const body = JSON.parse(post.body.toString('utf8'));
+      for (const rs of body.resourceSpans ?? []) {
+        const resource = flatten(rs.resource?.attributes);
+        for (const ss of rs.scopeSpans ?? []) {
+          for (const s of ss.spans ?? []) {
+            spans.push({ traceId: s.traceId, spanId: s.spanId, parentSpanId: s.parentSpanId || undefined, name: s.name, kind: s.kind, attributes: flatten(s.attributes), resource });
+          }
+        }
+      }
+    }
+    return spans;
+  }
+}
+
+function flatten(attributes: Array<{ key: string; value: Record<string, unknown> }> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const a of attributes ?? []) out[a.key] = Object.values(a.value)[0];
+  return out;
+}
