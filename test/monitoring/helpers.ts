@@ -360,3 +360,32 @@ export function loadAlertRules(): { groups: Array<{ name: string; rules: AlertRu
 export function alertNames(): string[] {
   return [...new Set(loadAlertRules().groups.flatMap((g) => g.rules.map((r) => r.alert).filter((a): a is string => !!a)))];
 }
+
+// -------------------------------------------------------------------------------- Grafana dashboard
+
+export const DASHBOARD_FILE = path.join(MONITORING, 'grafana-dashboard.json');
+
+export interface Query {
+  panel: string;
+  refId: string;
+  expr: string;
+}
+
+/** Every PromQL query of the dashboard (panel targets), in order. */
+export function dashboardQueries(): Query[] {
+  const dashboard = JSON.parse(fs.readFileSync(DASHBOARD_FILE, 'utf8'));
+  const out: Query[] = [];
+  const visit = (panels: any[]) => {
+    for (const p of panels ?? []) {
+      for (const t of p.targets ?? []) out.push({ panel: p.title, refId: t.refId, expr: t.expr });
+      visit(p.panels);
+    }
+  };
+  visit(dashboard.panels);
+  return out;
+}
+
+/** Replaces Grafana's variables the way Grafana would for one selected service. */
+export function concreteQuery(expr: string, service: string, rateInterval = '5m'): string {
+  return expr.replaceAll('$__rate_interval', rateInterval).replaceAll('${service}', service).replaceAll('$service', service);
+}
