@@ -18,6 +18,9 @@ export interface AgentAppOptions {
   /** How the agent is preloaded; 'none' runs the app bare. */
   preload?: Array<'import' | 'require'> | 'none';
   nodeBinary?: string;
+  /** Extra node flags before the script, e.g. `--import @tutor/otel-agent` resolved from `cwd`. */
+  nodeArgs?: string[];
+  cwd?: string;
   waitForListening?: boolean;
 }
 
@@ -86,9 +89,10 @@ export async function startAgentApp(options: AgentAppOptions): Promise<AgentApp>
   const preload = options.preload ?? ['import'];
   const args: string[] = [];
   if (preload !== 'none') for (const kind of preload) args.push(kind === 'import' ? '--import' : '--require', AGENT_ENTRY);
+  args.push(...(options.nodeArgs ?? []));
   args.push(path.isAbsolute(options.fixture) ? options.fixture : path.join(FIXTURES, options.fixture));
   const child = spawn(options.nodeBinary ?? process.execPath, args, {
-    cwd: REPO,
+    cwd: options.cwd ?? REPO,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
