@@ -389,3 +389,33 @@ export function dashboardQueries(): Query[] {
 export function concreteQuery(expr: string, service: string, rateInterval = '5m'): string {
   return expr.replaceAll('$__rate_interval', rateInterval).replaceAll('${service}', service).replaceAll('$service', service);
 }
+
+// ------------------------------------------------------------------------------------ Alertmanager
+
+export const ALERTMANAGER_CONFIG = path.join(MONITORING, 'alertmanager.yml');
+
+/** Visits every route of the tree. */
+function routes(route: any, visit: (r: any) => void): void {
+  visit(route);
+  for (const child of route.routes ?? []) routes(child, visit);
+}
+
+/**
+ * A test copy of the shipped config: same routes, matchers, grouping and inhibit rules; every
+ * receiver becomes a webhook to `sink`; timers are seconds; the maintenance interval is replaced
+ * by `maintenance` (always, or never).
+ */
+export function testAlertmanagerConfig(sink: WebhookSink, maintenance: 'always' | 'never'): object {
+  const config = readYaml(ALERTMANAGER_CONFIG);
+  for (const key of Object.keys(config.global ?? {})) if (key !== 'resolve_timeout') delete config.global[key];
+  config.receivers = config.receivers.map((r: any) => ({ name: r.name, webhook_configs: [{ url: sink.url(r.name), send_resolved: false }] }));
+  routes(config.route, (r) => {
+    if (r.group_wait !== undefined || r === config.route) r.group_wait = '1s';
+    if (r.group_interval !== undefined || r === config.route) r.group_interval = '2s';
+    if (r.repeat_interval !== undefined || r === config.route) r.repeat_interval = '1h';
+  });
+  const interval = config.time_intervals.find((t: any) => t.name === 'maintenance');
+  interval.time_intervals =
+    maintenance === 'always' ? [{ times: [{ start_time: '00:00', end_time: '24:00' }] }] : [{ years: ['2000'] }];
+  return config;
+}
