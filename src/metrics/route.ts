@@ -18,8 +18,9 @@ const TOKEN = /^[A-Za-z0-9_=~.-]{20,}$/; // long opaque tokens (base64url, ULIDs
 
 /** Is this path segment an identifier rather than a name? */
 export function isIdSegment(segment: string): boolean {
-  if (NUMBER.test(segment) || UUID.test(segment) || HEX_ID.test(segment)) return true;
-  if (TOKEN.test(segment) && HAS_DIGIT.test(segment)) return true;
+  if (NUMBER.test(segment) || UUID.test(segment)) return true;
+  // Hashes and tokens: a word spelled only with a-f letters (`acceptedface`) is a name, not an id.
+  if ((HEX_ID.test(segment) || TOKEN.test(segment)) && HAS_DIGIT.test(segment)) return true;
   if (segment.includes('@')) return true; // e-mail addresses in paths
   return false;
 }
