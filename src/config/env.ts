@@ -4,7 +4,7 @@
  * Every variable read here is listed in the README's configuration table.
  */
 import type { AgentConfig, ConfigWarning, LogLevel, OtlpProtocol, SamplerName } from './types';
-import { resolveInstrumentations } from './instrumentation-names';
+import { INSTRUMENTATION_NAMES, resolveInstrumentations } from './instrumentation-names';
 import {
   parseBindHost,
   parseBoolean,
@@ -88,7 +88,7 @@ export function readConfig(env: Env, app: AppPackage = {}): { config: AgentConfi
       : 'OTEL_NODE_DISABLED_INSTRUMENTATIONS';
     warnings.push({
       variable,
-      message: `${variable} names "${clip(name)}", which this agent does not ship; it is ignored (known: http, undici, pg, ioredis, express, fastify)`,
+      message: `${variable} names "${clip(name)}", which this agent does not ship; it is ignored (known: ${INSTRUMENTATION_NAMES.join(', ')})`,
     });
   }
 

@@ -3,7 +3,7 @@
  * OTEL_NODE_DISABLED_INSTRUMENTATIONS in auto-instrumentations-node, limited to what this agent
  * ships. Pure: used by config and by the start-up line.
  */
-export const INSTRUMENTATION_NAMES = ['http', 'undici', 'pg', 'ioredis', 'express', 'fastify'] as const;
+export const INSTRUMENTATION_NAMES = ['http', 'undici', 'pg', 'ioredis', 'express', 'fastify', 'openai', 'anthropic'] as const;
 export type InstrumentationName = (typeof INSTRUMENTATION_NAMES)[number];
 
 /** Other spellings users write for the same thing. */
@@ -12,6 +12,7 @@ const ALIASES: Record<string, InstrumentationName> = {
   fetch: 'undici',
   'pg-pool': 'pg',
   redis: 'ioredis',
+  '@anthropic-ai/sdk': 'anthropic',
 };
 
 export function canonicalInstrumentationName(name: string): InstrumentationName | undefined {

@@ -27,7 +27,9 @@ import { createMetricsPipeline } from '../metrics/provider';
 import { registerRuntimeMetrics } from '../metrics/runtime-metrics';
 import type { Tracing } from '../tracing/tracing';
 import { TRACED_PACKAGES } from '../tracing/instrumentations';
+import { AI_PACKAGES } from '../ai/packages';
 import { watchAppListening } from './app-state';
+import type { AgentContext } from './context';
 import { installShutdown, type Flusher } from './shutdown';
 
 export function start(): void {
@@ -41,11 +43,35 @@ export function start(): void {
   const pipeline = createMetricsPipeline(config);
   const { meter } = pipeline;
   const names = config.instrumentations;
-  const tracesOn = config.traces.exporters.length > 0;
+  const flushers: Flusher[] = [];
+  const context: AgentContext = {
+    config,
+    env: process.env,
+    meter,
+    meterProvider: pipeline.provider,
+    dependencies,
+    addFlusher: (flush) => flushers.push(flush),
+  };
+
+  // Sentry is loaded only with a DSN; it brings span processors, so it comes before tracing.
+  let sentry: typeof import('../sentry') | undefined;
+  let sentrySetup: import('../sentry').SentrySetup | undefined;
+  if (process.env.SENTRY_DSN?.trim()) {
+    try {
+      sentry = require('../sentry') as typeof import('../sentry');
+      sentrySetup = sentry.prepareSentry(context);
+    } catch (error) {
+      log.warn(`Sentry could not start (${describeError(error)}); errors are not reported to Sentry`);
+    }
+  }
+  const extraSpanProcessors = sentrySetup?.spanProcessors ?? [];
+  const tracesOn = config.traces.exporters.length > 0 || extraSpanProcessors.length > 0;
+  const aiOn = names.has('openai') || names.has('anthropic');
 
   const hookedPackages = new Set<string>();
   if (names.has('pg')) hookedPackages.add('pg');
   if (names.has('ioredis')) hookedPackages.add('ioredis');
+  if (aiOn) for (const pkg of AI_PACKAGES) hookedPackages.add(pkg);
   if (tracesOn) for (const name of names) for (const pkg of TRACED_PACKAGES[name]) hookedPackages.add(pkg);
   const esmHook = installEsmHook([...hookedPackages]);
 
@@ -60,13 +86,29 @@ export function start(): void {
   watchAppListening();
   registerRuntimeMetrics(meter);
 
+  if (aiOn) {
+    try {
+      (require('../ai') as typeof import('../ai')).startAiMeters(context);
+    } catch (error) {
+      log.warn(`AI meters could not start (${describeError(error)}); the app is unaffected`);
+    }
+  }
+
   let tracing: Tracing | undefined;
   if (tracesOn) {
     try {
       const { startTracing } = require('../tracing/tracing') as typeof import('../tracing/tracing');
-      tracing = startTracing(config, names, config.semconvMetrics ? pipeline.provider : otelMetrics.getMeterProvider());
+      tracing = startTracing(config, names, config.semconvMetrics ? pipeline.provider : otelMetrics.getMeterProvider(), extraSpanProcessors);
+      flushers.unshift(tracing.flush);
     } catch (error) {
       log.warn(`tracing could not start (${describeError(error)}); metrics and health go on without it`);
+    }
+  }
+  if (sentry && sentrySetup !== undefined) {
+    try {
+      sentry.startSentry(context);
+    } catch (error) {
+      log.warn(`Sentry could not start (${describeError(error)}); errors are not reported to Sentry`);
     }
   }
 
@@ -86,7 +128,6 @@ export function start(): void {
     );
   });
 
-  const flushers: Flusher[] = tracing ? [tracing.flush] : [];
   installShutdown(flushers, config.shutdownTimeoutMs);
 }
 

@@ -15,7 +15,8 @@ interface Instrumentation {
   disable(): void;
 }
 
-const LOADERS: Record<InstrumentationName, () => Instrumentation> = {
+/** Upstream span instrumentations; the AI meters make their own generation spans. */
+const LOADERS: Partial<Record<InstrumentationName, () => Instrumentation>> = {
   http: () => {
     const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
     return new HttpInstrumentation({
@@ -57,6 +58,8 @@ export const TRACED_PACKAGES: Record<InstrumentationName, string[]> = {
   ioredis: ['ioredis'],
   express: ['express', 'router'],
   fastify: ['fastify'],
+  openai: [],
+  anthropic: [],
 };
 
 export function loadTraceInstrumentations(
@@ -66,7 +69,9 @@ export function loadTraceInstrumentations(
 ): Instrumentation[] {
   const loaded: Instrumentation[] = [];
   for (const name of names) {
-    const instrumentation = LOADERS[name]();
+    const load = LOADERS[name];
+    if (!load) continue;
+    const instrumentation = load();
     instrumentation.setTracerProvider(tracerProvider);
     // A no-op meter provider unless the semantic-convention twins were asked for.
     instrumentation.setMeterProvider(meterProvider);

@@ -38,7 +38,12 @@ function createExporter(traces: TracesConfig): SpanExporter {
   return new OTLPTraceExporter(options);
 }
 
-export function startTracing(config: AgentConfig, instrumentations: Iterable<InstrumentationName>, meterProvider: MeterProvider): Tracing {
+export function startTracing(
+  config: AgentConfig,
+  instrumentations: Iterable<InstrumentationName>,
+  meterProvider: MeterProvider,
+  extraSpanProcessors: SpanProcessor[] = [],
+): Tracing {
   const spanProcessors: SpanProcessor[] = config.traces.exporters.map((name) =>
     name === 'console'
       ? new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() })
@@ -53,7 +58,7 @@ export function startTracing(config: AgentConfig, instrumentations: Iterable<Ins
       'telemetry.distro.name': '@tutor/otel-agent',
     }),
     sampler: buildSampler(config.traces.sampler, config.traces.samplerRatio),
-    spanProcessors,
+    spanProcessors: [...spanProcessors, ...extraSpanProcessors],
   });
 
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
