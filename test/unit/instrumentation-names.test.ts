@@ -1,0 +1,96 @@
+import { describe, it, expect } from 'vitest';
+import {
+  INSTRUMENTATION_NAMES,
+  canonicalInstrumentationName,
+  resolveInstrumentations,
+} from '../../src/config/instrumentation-names';
+
+const CORE = ['http', 'undici', 'pg', 'ioredis', 'express', 'fastify'];
+const without = (...removed: string[]) => INSTRUMENTATION_NAMES.filter((n) => !removed.includes(n)).sort();
+
+describe('INSTRUMENTATION_NAMES', () => {
+  it('lists the shipped instrumentations once each, in the short lower-case form', () => {
+    for (const name of CORE) expect(INSTRUMENTATION_NAMES).toContain(name);
+    expect(new Set(INSTRUMENTATION_NAMES).size).toBe(INSTRUMENTATION_NAMES.length);
+    for (const name of INSTRUMENTATION_NAMES) expect(name).toMatch(/^[a-z][a-z0-9-]*$/);
+  });
+});
+
+describe('canonicalInstrumentationName', () => {
+  it.each([...INSTRUMENTATION_NAMES])('%s is its own name', (name) => {
+    expect(canonicalInstrumentationName(name)).toBe(name);
+  });
+
+  it.each([
+    ['https', 'http'],
+    ['fetch', 'undici'],
+    ['pg-pool', 'pg'],
+    ['redis', 'ioredis'],
+  ])('alias %s -> %s', (alias, name) => {
+    expect(canonicalInstrumentationName(alias)).toBe(name);
+  });
+
+  it.each([
+    ['@opentelemetry/instrumentation-http', 'http'],
+    ['@opentelemetry/instrumentation-pg', 'pg'],
+    ['@opentelemetry/instrumentation-fetch', 'undici'],
+    ['@opentelemetry/instrumentation-redis', 'ioredis'],
+    ['@opentelemetry/instrumentation-fastify', 'fastify'],
+  ])('the full upstream package name %s -> %s', (full, name) => {
+    expect(canonicalInstrumentationName(full)).toBe(name);
+  });
+
+  it.each(['mysql2', 'grpc', 'mongodb', '', 'instrumentation-http', '@opentelemetry/instrumentation-', 'http2', 'pg-'])(
+    '%j is unknown',
+    (name) => {
+      expect(canonicalInstrumentationName(name)).toBeUndefined();
+    },
+  );
+
+  it('is case-sensitive (the config lower-cases the lists before asking)', () => {
+    expect(canonicalInstrumentationName('HTTP')).toBeUndefined();
+  });
+});
+
+describe('resolveInstrumentations', () => {
+  it('enables everything when no enabled list is given', () => {
+    const { names, unknown } = resolveInstrumentations(undefined, []);
+    expect([...names]).toEqual([...INSTRUMENTATION_NAMES]);
+    expect(unknown).toEqual([]);
+  });
+
+  it('enables only the listed names (aliases resolved, duplicates merged)', () => {
+    const { names, unknown } = resolveInstrumentations(['fetch', 'undici', 'pg-pool'], []);
+    expect([...names].sort()).toEqual(['pg', 'undici']);
+    expect(unknown).toEqual([]);
+  });
+
+  it('subtracts the disabled list, aliases included', () => {
+    const { names } = resolveInstrumentations(undefined, ['pg-pool', 'https']);
+    expect([...names].sort()).toEqual(without('pg', 'http'));
+  });
+
+  it('disabled wins over enabled', () => {
+    const { names } = resolveInstrumentations(['http', 'pg'], ['pg']);
+    expect([...names]).toEqual(['http']);
+  });
+
+  it('returns unknown names from both lists, enabled first', () => {
+    const { names, unknown } = resolveInstrumentations(['http', 'mysql2'], ['grpc', 'pg']);
+    expect([...names]).toEqual(['http']);
+    expect(unknown).toEqual(['mysql2', 'grpc']);
+  });
+
+  it('an enabled list of only unknown names enables nothing', () => {
+    const { names, unknown } = resolveInstrumentations(['kafkajs'], []);
+    expect(names.size).toBe(0);
+    expect(unknown).toEqual(['kafkajs']);
+  });
+
+  it('returns a fresh set each time', () => {
+    const first = resolveInstrumentations(undefined, []).names;
+    first.delete('http');
+    expect(resolveInstrumentations(undefined, []).names.has('http')).toBe(true);
+    expect(INSTRUMENTATION_NAMES).toContain('http');
+  });
+});
