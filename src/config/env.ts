@@ -4,7 +4,7 @@
  * Every variable read here is listed in the README's configuration table.
  */
 import type { AgentConfig, ConfigWarning, LogLevel, OtlpProtocol, SamplerName } from './types';
-import { INSTRUMENTATION_NAMES, resolveInstrumentations } from './instrumentation-names';
+import { canonicalInstrumentationName, INSTRUMENTATION_NAMES, resolveInstrumentations } from './instrumentation-names';
 import {
   parseBindHost,
   parseBoolean,
@@ -74,22 +74,24 @@ export function readConfig(env: Env, app: AppPackage = {}): { config: AgentConfi
 
   const resourceAttributes = read('OTEL_RESOURCE_ATTRIBUTES', parseKeyValueList, {}, 'a key=value,... list');
   const serviceName =
-    nonBlank(env.OTEL_SERVICE_NAME) ?? resourceAttributes['service.name'] ?? app.name ?? 'unknown_service:node';
-  const serviceVersion = resourceAttributes['service.version'] ?? app.version ?? '0.0.0';
+    nonBlank(env.OTEL_SERVICE_NAME) ?? nonBlank(resourceAttributes['service.name']) ?? nonBlank(app.name) ?? 'unknown_service:node';
+  const serviceVersion = nonBlank(resourceAttributes['service.version']) ?? nonBlank(app.version) ?? '0.0.0';
 
   const enabledList = nonBlank(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS);
-  const { names: instrumentations, unknown } = resolveInstrumentations(
-    enabledList === undefined ? undefined : parseList(enabledList),
-    parseList(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS ?? ''),
-  );
-  for (const name of unknown) {
-    const variable = enabledList?.toLowerCase().includes(name)
-      ? 'OTEL_NODE_ENABLED_INSTRUMENTATIONS'
-      : 'OTEL_NODE_DISABLED_INSTRUMENTATIONS';
-    warnings.push({
-      variable,
-      message: `${variable} names "${clip(name)}", which this agent does not ship; it is ignored (known: ${INSTRUMENTATION_NAMES.join(', ')})`,
-    });
+  const enabled = enabledList === undefined ? undefined : parseList(enabledList);
+  const disabled = parseList(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS ?? '');
+  const { names: instrumentations } = resolveInstrumentations(enabled, disabled);
+  for (const [variable, list] of [
+    ['OTEL_NODE_ENABLED_INSTRUMENTATIONS', enabled ?? []],
+    ['OTEL_NODE_DISABLED_INSTRUMENTATIONS', disabled],
+  ] as const) {
+    for (const name of new Set(list)) {
+      if (canonicalInstrumentationName(name)) continue;
+      warnings.push({
+        variable,
+        message: `${variable} names "${clip(name)}", which this agent does not ship; it is ignored (known: ${INSTRUMENTATION_NAMES.join(', ')})`,
+      });
+    }
   }
 
   const tokenFile = nonBlank(env.TUTOR_OTEL_AUTH_TOKEN_FILE);
@@ -99,7 +101,7 @@ export function readConfig(env: Env, app: AppPackage = {}): { config: AgentConfi
     serviceName,
     serviceVersion,
     resourceAttributes,
-    logLevel: read('OTEL_LOG_LEVEL', (t) => LOG_LEVELS[t.trim().toLowerCase()], DEFAULTS.logLevel, 'one of none, error, warn, info, debug'),
+    logLevel: read('OTEL_LOG_LEVEL', (t) => ownValue(LOG_LEVELS, t.trim().toLowerCase()), DEFAULTS.logLevel, 'one of none, error, warn, info, debug'),
     metricsHost: read('OTEL_EXPORTER_PROMETHEUS_HOST', parseBindHost, DEFAULTS.metricsHost, 'a host name or IP address'),
     metricsPort: read('OTEL_EXPORTER_PROMETHEUS_PORT', (t) => parseInteger(t, 0, 65535), DEFAULTS.metricsPort, 'a port number (0-65535)'),
     authToken,
@@ -145,7 +147,7 @@ function readTraces(env: Env, read: Reader): AgentConfig['traces'] {
     (t) => {
       const list = parseList(t);
       if (!list.every((e) => e === 'otlp' || e === 'console' || e === 'none')) return undefined;
-      return list.includes('none') ? [] : (list as Array<'otlp' | 'console'>);
+      return list.includes('none') ? [] : [...new Set(list as Array<'otlp' | 'console'>)];
     },
     defaultExporters,
     'a list of otlp, console or none',
@@ -164,7 +166,7 @@ function readTraces(env: Env, read: Reader): AgentConfig['traces'] {
 
   let sampler = read('OTEL_TRACES_SAMPLER', (t) => SAMPLERS.find((s) => s === t.trim().toLowerCase()), DEFAULTS.sampler, `one of ${SAMPLERS.join(', ')}`);
   const samplerRatio = read('OTEL_TRACES_SAMPLER_ARG', parseRatio, DEFAULTS.samplerRatio, 'a ratio from 0 to 1');
-  if (env.OTEL_TRACES_SAMPLER === undefined && samplerRatio !== DEFAULTS.samplerRatio) {
+  if (nonBlank(env.OTEL_TRACES_SAMPLER) === undefined && samplerRatio !== DEFAULTS.samplerRatio) {
     // A ratio alone is what users mean when they set only the argument.
     sampler = 'parentbased_traceidratio';
   }
@@ -187,15 +189,26 @@ function parseConnectionUrl(protocols: string[]): (text: string) => string | und
   return (text) => {
     try {
       const url = new URL(text.trim());
-      return protocols.includes(url.protocol) ? url.toString() : undefined;
+      // Credentials are decoded when used; a malformed escape is a bad value now, not a crash later.
+      decodeURIComponent(url.username);
+      decodeURIComponent(url.password);
+      return protocols.includes(url.protocol) && url.hostname !== '' ? url.toString() : undefined;
     } catch {
       return undefined;
     }
   };
 }
 
+/** Appends a path to a base URL's path, keeping its query (some gateways route on it). */
 function joinPath(base: string, path: string): string {
-  return base.endsWith('/') ? base + path : `${base}/${path}`;
+  const url = new URL(base);
+  url.pathname = url.pathname.endsWith('/') ? url.pathname + path : `${url.pathname}/${path}`;
+  return url.toString();
+}
+
+/** Lookup that ignores inherited keys (`constructor`, `__proto__`, ...). */
+function ownValue<T>(table: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 function nonBlank(text: string | undefined): string | undefined {

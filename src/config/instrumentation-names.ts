@@ -18,7 +18,7 @@ const ALIASES: Record<string, InstrumentationName> = {
 export function canonicalInstrumentationName(name: string): InstrumentationName | undefined {
   const short = name.replace(/^@opentelemetry\/instrumentation-/, '');
   if ((INSTRUMENTATION_NAMES as readonly string[]).includes(short)) return short as InstrumentationName;
-  return ALIASES[short];
+  return Object.hasOwn(ALIASES, short) ? ALIASES[short] : undefined;
 }
 
 /**

@@ -46,7 +46,7 @@ export function failureMessage(kind: DependencyKind, error: unknown, timeoutMs: 
   if (code === 'ETIMEDOUT' || /timeout|timed out/i.test(String((error as Error)?.message ?? ''))) {
     return `${what} did not answer within ${timeoutMs} ms`;
   }
-  if (code && CODE_TEXT[code]) return `${what} check failed: ${CODE_TEXT[code]} (${code})`;
+  if (code && Object.hasOwn(CODE_TEXT, code)) return `${what} check failed: ${CODE_TEXT[code]} (${code})`;
   const safeCode = code && /^[A-Z0-9_]{1,24}$/i.test(code) ? ` (${code})` : '';
   return `${what} check failed${safeCode}`;
 }

@@ -20,12 +20,22 @@ export interface RedisEndpoint {
 export function redisEndpointFromUrl(url: string): RedisEndpoint {
   const u = new URL(url);
   return {
-    host: u.hostname || 'localhost',
+    // WHATWG URLs keep IPv6 literals in brackets; sockets want them bare.
+    host: u.hostname.replace(/^\[|\]$/g, '') || 'localhost',
     port: u.port ? Number(u.port) : 6379,
-    username: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
+    username: u.username ? safeDecode(u.username) : undefined,
+    password: u.password ? safeDecode(u.password) : undefined,
     tls: u.protocol === 'rediss:',
   };
+}
+
+/** A malformed `%` escape in a credential is taken literally rather than thrown. */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 export function redisKey(endpoint: RedisEndpoint): string {

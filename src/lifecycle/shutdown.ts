@@ -18,7 +18,13 @@ export function flushWithin(flushers: Flusher[], timeoutMs: number): Promise<voi
       resolve();
     }, timeoutMs);
     timer.unref();
-    Promise.allSettled(flushers.map((flush) => flush().catch((error: unknown) => log.debug(`flush failed: ${describeError(error)}`)))).then(() => {
+    // `Promise.resolve().then(flush)`: a flusher that throws synchronously is a failed flush, not a crash.
+    const settled = flushers.map((flush) =>
+      Promise.resolve()
+        .then(flush)
+        .catch((error: unknown) => log.debug(`flush failed: ${describeError(error)}`)),
+    );
+    Promise.allSettled(settled).then(() => {
       clearTimeout(timer);
       resolve();
     });

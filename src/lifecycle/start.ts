@@ -38,7 +38,11 @@ export function start(): void {
   for (const warning of warnings) log.warn(warning.message);
 
   const dependencies = new DependencyRegistry();
-  addConfiguredDependencies(config, dependencies);
+  try {
+    addConfiguredDependencies(config, dependencies);
+  } catch (error) {
+    log.warn(`the configured health check targets could not be read (${describeError(error)}); they are not probed`);
+  }
 
   const pipeline = createMetricsPipeline(config);
   const { meter } = pipeline;

@@ -21,7 +21,7 @@ export function isIdSegment(segment: string): boolean {
   if (NUMBER.test(segment) || UUID.test(segment)) return true;
   // Hashes and tokens: a word spelled only with a-f letters (`acceptedface`) is a name, not an id.
   if ((HEX_ID.test(segment) || TOKEN.test(segment)) && HAS_DIGIT.test(segment)) return true;
-  if (segment.includes('@')) return true; // e-mail addresses in paths
+  if (segment.includes('@') || /%40/i.test(segment)) return true; // e-mail addresses, raw or escaped
   return false;
 }
 
@@ -41,14 +41,14 @@ export function foldPath(rawUrl: string): string {
   const segments = path.split('/').slice(1);
   const folded: string[] = [];
   for (let i = 0; i < segments.length; i++) {
-    if (i === MAX_SEGMENTS) {
-      folded.push('*');
-      break;
-    }
     const segment = segments[i] as string;
     if (segment === '') {
       if (i === segments.length - 1) folded.push('');
       continue;
+    }
+    if (folded.length === MAX_SEGMENTS) {
+      folded.push('*');
+      break;
     }
     folded.push(isIdSegment(segment) || segment.length > MAX_SEGMENT_LENGTH ? ':id' : segment);
   }

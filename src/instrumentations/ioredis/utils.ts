@@ -17,7 +17,7 @@ const MULTI_READS: Record<string, number> = { MGET: 0, HMGET: 1, 'JSON.MGET': 0 
 const EXISTENCE = new Set(['EXISTS', 'HEXISTS', 'SISMEMBER']);
 
 export function isCacheRead(command: string): boolean {
-  return SINGLE_READS.has(command) || command in MULTI_READS || EXISTENCE.has(command);
+  return SINGLE_READS.has(command) || Object.hasOwn(MULTI_READS, command) || EXISTENCE.has(command);
 }
 
 function isEmpty(reply: unknown): boolean {
@@ -34,7 +34,7 @@ export function classifyReply(command: string, args: readonly unknown[], reply: 
   if (failed) return [{ result: 'error', count: 1 }];
   if (!isCacheRead(command) || reply === 'QUEUED') return [{ result: 'ok', count: 1 }];
 
-  if (command in MULTI_READS) {
+  if (Object.hasOwn(MULTI_READS, command)) {
     if (!Array.isArray(reply)) return [{ result: 'ok', count: 1 }];
     const hits = reply.filter((item) => item !== null && item !== undefined).length;
     return [
