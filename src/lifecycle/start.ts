@@ -102,7 +102,8 @@ export function start(): void {
   if (tracesOn) {
     try {
       const { startTracing } = require('../tracing/tracing') as typeof import('../tracing/tracing');
-      tracing = startTracing(config, names, config.semconvMetrics ? pipeline.provider : otelMetrics.getMeterProvider(), extraSpanProcessors);
+      const instrumentationMeters = config.semconvMetrics ? pipeline.provider : otelMetrics.getMeterProvider();
+      tracing = startTracing(config, names, instrumentationMeters, pipeline.provider, extraSpanProcessors);
       flushers.unshift(tracing.flush);
     } catch (error) {
       log.warn(`tracing could not start (${describeError(error)}); metrics and health go on without it`);

@@ -28,8 +28,10 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-function createExporter(traces: TracesConfig): SpanExporter {
-  const options = { url: traces.otlpEndpoint, headers: traces.otlpHeaders, timeoutMillis: 5000 };
+function createExporter(traces: TracesConfig, selfMetrics: MeterProvider): SpanExporter {
+  // The exporter's own metrics (otel_sdk_exporter_span_exported_total with error_type on failures)
+  // go to /metrics, so a down or stalled Collector shows up there.
+  const options = { url: traces.otlpEndpoint, headers: traces.otlpHeaders, timeoutMillis: 5000, selfObsMeterProvider: selfMetrics };
   if (traces.otlpProtocol === 'http/json') {
     const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
     return new OTLPTraceExporter(options);
@@ -38,17 +40,29 @@ function createExporter(traces: TracesConfig): SpanExporter {
   return new OTLPTraceExporter(options);
 }
 
+/**
+ * @param instrumentationMeters where upstream instrumentations record their semantic-convention
+ *   metrics (a no-op provider unless they were asked for)
+ * @param selfMetrics where the span pipeline reports on itself (queue, drops, export failures)
+ */
 export function startTracing(
   config: AgentConfig,
   instrumentations: Iterable<InstrumentationName>,
-  meterProvider: MeterProvider,
+  instrumentationMeters: MeterProvider,
+  selfMetrics: MeterProvider,
   extraSpanProcessors: SpanProcessor[] = [],
 ): Tracing {
   const spanProcessors: SpanProcessor[] = config.traces.exporters.map((name) =>
     name === 'console'
       ? new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() })
       : // Bounded queue: when the Collector is down, spans are dropped rather than held.
-        new BatchSpanProcessor({ exporter: createExporter(config.traces), maxQueueSize: 2048, maxExportBatchSize: 512, exportTimeoutMillis: 5000 }),
+        new BatchSpanProcessor({
+          exporter: createExporter(config.traces, selfMetrics),
+          maxQueueSize: 2048,
+          maxExportBatchSize: 512,
+          exportTimeoutMillis: 5000,
+          selfObsMeterProvider: selfMetrics,
+        }),
   );
   const provider = new TracerProvider({
     resource: resourceFromAttributes({
@@ -66,7 +80,7 @@ export function startTracing(
   trace.setGlobalTracerProvider(provider);
   setUntracedRunner((fn) => context.with(suppressTracing(context.active()), fn));
 
-  loadTraceInstrumentations(instrumentations, provider, meterProvider);
+  loadTraceInstrumentations(instrumentations, provider, instrumentationMeters);
 
   return {
     provider,

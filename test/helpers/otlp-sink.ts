@@ -15,14 +15,20 @@ export interface OtlpSpan {
   resource: Record<string, unknown>;
 }
 
+/** ok: answers 200; stall: reads the post and never answers; 429/500: answers that status. */
+export type SinkMode = 'ok' | 'stall' | '429' | '500';
+
 export class OtlpSink {
   readonly posts: Array<{ path: string; contentType: string; body: Buffer }> = [];
+  mode: SinkMode = 'ok';
   private server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       this.posts.push({ path: req.url ?? '', contentType: String(req.headers['content-type'] ?? ''), body: Buffer.concat(chunks) });
-      res.writeHead(200, { 'content-type': 'application/json' });
+      if (this.mode === 'stall') return;
+      const status = this.mode === 'ok' ? 200 : Number(this.mode);
+      res.writeHead(status, { 'content-type': 'application/json', 'retry-after': '1' });
       res.end('{}');
     });
   });
