@@ -21,13 +21,16 @@ export function isIdSegment(segment: string): boolean {
   if (NUMBER.test(segment) || UUID.test(segment)) return true;
   // Hashes and tokens: a word spelled only with a-f letters (`acceptedface`) is a name, not an id.
   if ((HEX_ID.test(segment) || TOKEN.test(segment)) && HAS_DIGIT.test(segment)) return true;
-  if (segment.includes('@') || /%40/i.test(segment)) return true; // e-mail addresses, raw or escaped
+  if (segment.includes('@')) return true; // e-mail addresses
+  // Percent-escapes and bytes outside the URL path alphabet: user data (or an attack), not a name.
+  if (/[^A-Za-z0-9._~!$&'()*+,;=:-]/.test(segment)) return true;
   return false;
 }
 
 /**
- * `/lessons/42?x=1` -> `/lessons/:id`. Query and fragment are dropped; `%` escapes are left
- * alone (invalid ones must not throw); segments beyond MAX_SEGMENTS become one `*`.
+ * `/lessons/42?x=1` -> `/lessons/:id`. Query and fragment are dropped; `%` escapes are not
+ * decoded (an invalid one must not throw) and fold to `:id` with their segment; segments beyond
+ * MAX_SEGMENTS become one `*`.
  */
 export function foldPath(rawUrl: string): string {
   let path = rawUrl;

@@ -70,11 +70,13 @@ describe('foldPath', () => {
     expect(foldPath('//lessons///42')).toBe('/lessons/:id');
   });
 
-  it('leaves % escapes alone and does not throw on invalid ones', () => {
+  it('folds segments with % escapes or bytes outside the path alphabet, and never throws on invalid ones', () => {
     expect(() => foldPath('/files/%E0%A4%A')).not.toThrow();
-    expect(foldPath('/files/%E0%A4%A')).toBe('/files/%E0%A4%A');
-    expect(foldPath('/%')).toBe('/%');
-    expect(foldPath('/a%20b')).toBe('/a%20b');
+    expect(foldPath('/files/%E0%A4%A')).toBe('/files/:id');
+    expect(foldPath('/%')).toBe('/:id');
+    expect(foldPath('/a%20b')).toBe('/:id');
+    expect(foldPath('/items/\u00ff\u00fe')).toBe('/items/:id');
+    expect(foldPath('/v1/chat.completions')).toBe('/v1/chat.completions');
   });
 
   it('reduces absolute-form request targets to their path', () => {
