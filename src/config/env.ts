@@ -94,8 +94,6 @@ export function readConfig(env: Env, app: AppPackage = {}): { config: AgentConfi
     }
   }
 
-  const tokenFile = nonBlank(env.TUTOR_OTEL_AUTH_TOKEN_FILE);
-  const authToken = nonBlank(env.TUTOR_OTEL_AUTH_TOKEN);
 
   const config: AgentConfig = {
     serviceName,
@@ -104,8 +102,13 @@ export function readConfig(env: Env, app: AppPackage = {}): { config: AgentConfi
     logLevel: read('OTEL_LOG_LEVEL', (t) => ownValue(LOG_LEVELS, t.trim().toLowerCase()), DEFAULTS.logLevel, 'one of none, error, warn, info, debug'),
     metricsHost: read('OTEL_EXPORTER_PROMETHEUS_HOST', parseBindHost, DEFAULTS.metricsHost, 'a host name or IP address'),
     metricsPort: read('OTEL_EXPORTER_PROMETHEUS_PORT', (t) => parseInteger(t, 0, 65535), DEFAULTS.metricsPort, 'a port number (0-65535)'),
-    authToken,
-    authTokenFile: tokenFile,
+    auth: {
+      bearer: { value: nonBlank(env.TUTOR_OTEL_AUTH_TOKEN), file: nonBlank(env.TUTOR_OTEL_AUTH_TOKEN_FILE) },
+      basic: {
+        value: read('TUTOR_OTEL_AUTH_BASIC', (t) => (/^[^:]+:.+$/.test(t.trim()) ? t.trim() : undefined), undefined, 'user:password'),
+        file: nonBlank(env.TUTOR_OTEL_AUTH_BASIC_FILE),
+      },
+    },
     instrumentations,
     httpRouteLimit: read('TUTOR_OTEL_HTTP_ROUTE_LIMIT', (t) => parseInteger(t, 1, 10000), DEFAULTS.httpRouteLimit, 'a whole number from 1 to 10000'),
     semconvMetrics: read('TUTOR_OTEL_SEMCONV_METRICS', parseBoolean, false, 'true or false'),

@@ -12,6 +12,11 @@ export type SamplerName =
   | 'parentbased_always_off'
   | 'parentbased_traceidratio';
 
+export interface CredentialSource {
+  value: string | undefined;
+  file: string | undefined;
+}
+
 export interface TracesConfig {
   /** Exporters to send spans to; empty means tracing stays off and no span is created. */
   exporters: Array<'otlp' | 'console'>;
@@ -41,9 +46,14 @@ export interface AgentConfig {
   logLevel: LogLevel;
   metricsHost: string;
   metricsPort: number;
-  /** Bearer token required on /metrics and /health, if set (directly or from a file). */
-  authToken: string | undefined;
-  authTokenFile: string | undefined;
+  /**
+   * Credentials required on /metrics and /health: a bearer token and/or a basic-auth `user:password`,
+   * each given directly or as a file to read (a mounted secret). None set: the endpoints are open.
+   */
+  auth: {
+    bearer: CredentialSource;
+    basic: CredentialSource;
+  };
   /** Short instrumentation names that are switched on. */
   instrumentations: Set<InstrumentationName>;
   httpRouteLimit: number;

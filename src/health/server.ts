@@ -13,8 +13,8 @@ import type { HealthService, ProbeAnswer } from './health-service';
 export interface AgentServerOptions {
   host: string;
   port: number;
-  /** Bearer token for /metrics and /health; /live and /ready stay open for probes. */
-  authToken: string | undefined;
+  /** Authorization header values accepted on /metrics and /health (undefined: open); /live and /ready stay open for probes. */
+  accepted: string[] | undefined;
   metrics: (request: http.IncomingMessage, response: http.ServerResponse) => void;
   health: HealthService;
 }
@@ -55,10 +55,10 @@ async function handle(options: AgentServerOptions, request: http.IncomingMessage
     case '/ready':
       return send(response, await options.health.ready());
     case '/metrics':
-      if (!authorized(options.authToken, request)) return unauthorized(response);
+      if (!authorized(options.accepted, request)) return unauthorized(response);
       return options.metrics(request, response);
     case '/health':
-      if (!authorized(options.authToken, request)) return unauthorized(response);
+      if (!authorized(options.accepted, request)) return unauthorized(response);
       return send(response, await options.health.health());
     default:
       return send(response, { statusCode: 404, body: { error: 'not found', endpoints: ['/metrics', '/health', '/ready', '/live'] } });
@@ -75,15 +75,19 @@ function send(response: http.ServerResponse, answer: ProbeAnswer): void {
   response.end(body);
 }
 
-function authorized(token: string | undefined, request: http.IncomingMessage): boolean {
-  if (!token) return true;
-  const header = request.headers.authorization ?? '';
-  const expected = Buffer.from(`Bearer ${token}`);
-  const given = Buffer.from(header);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+function authorized(accepted: string[] | undefined, request: http.IncomingMessage): boolean {
+  if (accepted === undefined) return true;
+  const given = Buffer.from(request.headers.authorization ?? '');
+  // Compare against every accepted value, in constant time for each.
+  let ok = false;
+  for (const value of accepted) {
+    const expected = Buffer.from(value);
+    if (given.length === expected.length && timingSafeEqual(given, expected)) ok = true;
+  }
+  return ok;
 }
 
 function unauthorized(response: http.ServerResponse): void {
-  response.setHeader('www-authenticate', 'Bearer realm="otel-agent"');
+  response.setHeader('www-authenticate', 'Bearer realm="otel-agent", Basic realm="otel-agent"');
   send(response, { statusCode: 401, body: { error: 'unauthorized' } });
 }

@@ -4,11 +4,10 @@
  * every hook is in place before the app's first import; only the endpoint's listen is async.
  */
 import { metrics as otelMetrics } from '@opentelemetry/api';
-import { readFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { readAppPackage } from '../config/app-package';
 import { readConfig } from '../config/env';
 import type { AgentConfig } from '../config/types';
+import { acceptedAuthorizations } from '../health/credentials';
 import { DependencyRegistry } from '../health/dependencies';
 import { HealthService } from '../health/health-service';
 import { appPgClientClass, pgProbe } from '../health/pg-probe';
@@ -69,7 +68,12 @@ export function start(): void {
     }
   }
   const extraSpanProcessors = sentrySetup?.spanProcessors ?? [];
-  const tracesOn = config.traces.exporters.length > 0 || extraSpanProcessors.length > 0;
+  let tracesOn = config.traces.exporters.length > 0 || extraSpanProcessors.length > 0;
+  if (tracesOn && anotherTracerProviderRegistered()) {
+    // Two SDKs patching the same modules would make every span twice.
+    log.warn('another OpenTelemetry SDK already registered a tracer provider; the agent leaves tracing to it and keeps its metrics and health endpoints');
+    tracesOn = false;
+  }
   const aiOn = names.has('openai') || names.has('anthropic');
 
   const hookedPackages = new Set<string>();
@@ -121,7 +125,7 @@ export function start(): void {
   void startAgentServer({
     host: config.metricsHost,
     port: config.metricsPort,
-    authToken: resolveAuthToken(config),
+    accepted: acceptedAuthorizations(config.auth),
     metrics: (request, response) => pipeline.exporter.getMetricsRequestHandler(request, response),
     health,
   }).then((server) => {
@@ -155,16 +159,8 @@ function addConfiguredDependencies(config: AgentConfig, dependencies: Dependency
   }
 }
 
-/** The bearer token, from the variable or its file. An unreadable file locks the endpoints rather than opening them. */
-function resolveAuthToken(config: AgentConfig): string | undefined {
-  if (config.authToken) return config.authToken;
-  if (!config.authTokenFile) return undefined;
-  try {
-    const token = readFileSync(config.authTokenFile, 'utf8').trim();
-    if (token) return token;
-    throw new Error('the file is empty');
-  } catch (error) {
-    log.warn(`TUTOR_OTEL_AUTH_TOKEN_FILE cannot be read (${describeError(error)}); /metrics and /health answer 401 until it is fixed`);
-    return randomBytes(32).toString('hex');
-  }
+/** Did something before the agent (another preload, an SDK started earlier) register a global tracer provider? */
+function anotherTracerProviderRegistered(): boolean {
+  const registry = (globalThis as Record<symbol, { trace?: unknown } | undefined>)[Symbol.for('opentelemetry.js.api.1')];
+  return registry?.trace !== undefined;
 }

@@ -15,11 +15,23 @@ interface Instrumentation {
   disable(): void;
 }
 
+/**
+ * Query parameters whose values are replaced by REDACTED in span URLs: upstream's cloud-signature
+ * list plus the names tokens and passwords usually travel under.
+ */
+export const SENSITIVE_QUERY_PARAMS = [
+  'sig', 'Signature', 'AWSAccessKeyId', 'X-Goog-Signature', 'X-Amz-Signature', 'X-Amz-Credential', 'X-Amz-Security-Token',
+  'token', 'access_token', 'refresh_token', 'id_token', 'auth', 'authorization', 'jwt', 'session', 'sessionid',
+  'api_key', 'apikey', 'api-key', 'key', 'secret', 'client_secret', 'password', 'passwd', 'pwd', 'code', 'signature',
+];
+
 /** Upstream span instrumentations; the AI meters make their own generation spans. */
 const LOADERS: Partial<Record<InstrumentationName, () => Instrumentation>> = {
   http: () => {
     const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
     return new HttpInstrumentation({
+      redactedQueryParamsServer: SENSITIVE_QUERY_PARAMS,
+      redactedQueryParams: SENSITIVE_QUERY_PARAMS,
       // The agent's own endpoints are not the app's traffic.
       ignoreIncomingRequestHook: (request: IncomingMessage) => {
         const server = (request.socket as { server?: object } | undefined)?.server;

@@ -1,0 +1,107 @@
+/**
+ * Sentry settings from the environment. Pure: the environment and the agent's config come in,
+ * the settings and one warning per bad variable come out (the same contract as config/env.ts).
+ * Every variable read here is listed in docs/sentry.md.
+ */
+import { parseBoolean, parseList, parseRatio } from '../config/parse';
+import type { AgentConfig } from '../config/types';
+import { parseDsn, type Dsn } from './dsn';
+
+export interface SentrySettings {
+  dsn: Dsn;
+  /** The DSN as given, for the SDK. */
+  dsnText: string;
+  environment: string;
+  release: string | undefined;
+  /** Share of traces (by trace id) whose spans go to Sentry, after the agent's own sampler. */
+  tracesSampleRate: number;
+  debug: boolean;
+  /** Extra keys (lower case) whose values are replaced wherever they appear. */
+  scrubKeys: string[];
+  /** An extra pattern replaced in every string sent. */
+  scrubPattern: RegExp | undefined;
+}
+
+export type Env = Record<string, string | undefined>;
+
+export const SENTRY_DEFAULTS = {
+  environment: 'production',
+  tracesSampleRate: 1,
+};
+
+export function readSentrySettings(
+  env: Env,
+  config: Pick<AgentConfig, 'serviceName' | 'serviceVersion' | 'resourceAttributes'>,
+): { settings: SentrySettings | undefined; warnings: string[] } {
+  const warnings: string[] = [];
+  const dsnText = nonBlank(env.SENTRY_DSN);
+  if (dsnText === undefined) return { settings: undefined, warnings };
+  const dsn = parseDsn(dsnText);
+  if (!dsn) {
+    // The value is never echoed: it carries the project's key.
+    warnings.push(
+      'SENTRY_DSN (value hidden) is not a Sentry DSN like https://<key>@<host>/<project id>; nothing is sent to Sentry, the app runs without it',
+    );
+    return { settings: undefined, warnings };
+  }
+
+  const tracesSampleRate = readValue(env, 'SENTRY_TRACES_SAMPLE_RATE', parseRatio, SENTRY_DEFAULTS.tracesSampleRate, 'a ratio from 0 to 1', warnings);
+  const debug = readValue(env, 'SENTRY_DEBUG', parseBoolean, false, 'true or false', warnings);
+
+  let scrubPattern: RegExp | undefined;
+  const pattern = nonBlank(env.TUTOR_OTEL_SENTRY_SCRUB_PATTERN);
+  if (pattern !== undefined) {
+    try {
+      scrubPattern = new RegExp(pattern, 'gi');
+      if (scrubPattern.test('')) {
+        scrubPattern = undefined;
+        warnings.push('TUTOR_OTEL_SENTRY_SCRUB_PATTERN matches the empty string; it is ignored (the built-in scrubbing still applies)');
+      }
+    } catch {
+      warnings.push('TUTOR_OTEL_SENTRY_SCRUB_PATTERN is not a valid regular expression; it is ignored (the built-in scrubbing still applies)');
+    }
+  }
+
+  return {
+    settings: {
+      dsn,
+      dsnText,
+      environment:
+        nonBlank(env.SENTRY_ENVIRONMENT) ??
+        nonBlank(config.resourceAttributes['deployment.environment.name']) ??
+        nonBlank(config.resourceAttributes['deployment.environment']) ??
+        SENTRY_DEFAULTS.environment,
+      release: defaultRelease(env, config),
+      tracesSampleRate,
+      debug,
+      scrubKeys: parseList(env.TUTOR_OTEL_SENTRY_SCRUB_KEYS ?? ''),
+      scrubPattern,
+    },
+    warnings,
+  };
+}
+
+/**
+ * SENTRY_RELEASE, else the commit in GIT_COMMIT_SHA, else `<service>@<version>` when the
+ * version is known (service.version in OTEL_RESOURCE_ATTRIBUTES, or the app's package.json).
+ */
+function defaultRelease(env: Env, config: Pick<AgentConfig, 'serviceName' | 'serviceVersion'>): string | undefined {
+  const explicit = nonBlank(env.SENTRY_RELEASE) ?? nonBlank(env.GIT_COMMIT_SHA);
+  if (explicit !== undefined) return explicit;
+  if (config.serviceVersion && config.serviceVersion !== '0.0.0') return `${config.serviceName}@${config.serviceVersion}`;
+  return undefined;
+}
+
+function readValue<T>(env: Env, variable: string, parse: (text: string) => T | undefined, fallback: T, expected: string, warnings: string[]): T {
+  const text = env[variable];
+  if (text === undefined || text.trim() === '') return fallback;
+  const value = parse(text);
+  if (value !== undefined) return value;
+  const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  warnings.push(`${variable}=${JSON.stringify(shown)} is not ${expected}; using the default ${String(fallback)}`);
+  return fallback;
+}
+
+function nonBlank(text: string | undefined): string | undefined {
+  return text !== undefined && text.trim() !== '' ? text.trim() : undefined;
+}
