@@ -115,7 +115,7 @@ describeWithTools(
   'Prometheus with the shipped config and rules, live, with Alertmanager and the real exporters',
   ['prometheus', 'alertmanager', 'postgresExporter', 'redisExporter', 'pythonYaml'],
   () => {
-    const dir = tempDir('prom-live');
+    let dir = '';
     const procs: Proc[] = [];
     const sink = new WebhookSink();
     const agents = {
@@ -148,6 +148,7 @@ describeWithTools(
       (await alerts()).filter((a) => a.state === 'firing' && Object.entries(labels).every(([k, v]) => a.labels[k] === v));
 
     beforeAll(async () => {
+      dir = tempDir('prom-live');
       await sink.start();
       for (const t of [...Object.values(agents), k8sAgent, collectorSelf, collectorExported]) await t.start();
       datastores = (await reachable(5432)) && (await reachable(6379));
@@ -270,7 +271,7 @@ describeWithTools(
       await Promise.all(procs.map((p) => p.stop()));
       for (const t of [...Object.values(agents), k8sAgent, collectorSelf, collectorExported]) await t.stop();
       await sink.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
     }, 60_000);
 
     it('runs the shipped rules unchanged but for `for:`', async () => {
