@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the monitoring tools that test/monitoring runs for real, from Debian's packages:
 #   prometheus (+ promtool), prometheus-alertmanager (+ amtool), the Postgres and Redis exporters,
-#   docker-compose (validates the compose file without a daemon) and python3-yaml (YAML parser
-#   the static tests use for the Collector and Kubernetes files).
+#   docker-compose (validates the compose file without a daemon) and python3-yaml (the YAML parser
+#   the tests fall back to when the `yaml` npm devDependency is not installed).
 # Idempotent: installs only what is missing, runs `apt-get update` at most once.
 # Leaves no daemon running: the packages' postinst scripts would start their services, so a
 # policy-rc.d that refuses every start is in place while apt runs (an existing one is kept).

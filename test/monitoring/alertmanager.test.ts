@@ -44,7 +44,7 @@ const alert = (labels: Record<string, string>): Alert => ({
   annotations: { summary: `${labels.alertname} on ${labels.service}`, description: 'posted by the test', runbook_url: 'https://runbook.example/x' },
 });
 
-describeWithTools('alertmanager.yml (amtool)', ['amtool', 'pythonYaml'], () => {
+describeWithTools('alertmanager.yml (amtool)', ['amtool', 'yamlParser'], () => {
   it('amtool check-config accepts it', () => {
     const res = run(tools().amtool!, ['check-config', CONFIG]);
     expect(res.code, res.stdout + res.stderr).toBe(0);
@@ -120,7 +120,7 @@ describeWithTools('alertmanager.yml (amtool)', ['amtool', 'pythonYaml'], () => {
   });
 });
 
-describeWithTools('alertmanager.yml in a running Alertmanager', ['alertmanager', 'pythonYaml'], () => {
+describeWithTools('alertmanager.yml in a running Alertmanager', ['alertmanager', 'yamlParser'], () => {
   const sink = new WebhookSink();
   const procs: Proc[] = [];
   const dirs: string[] = [];

@@ -22,7 +22,7 @@ function allPanels(): any[] {
   return out;
 }
 
-describeWithTools('Grafana dashboard and provisioning', ['promtool', 'pythonYaml'], () => {
+describeWithTools('Grafana dashboard and provisioning', ['promtool', 'yamlParser'], () => {
   const dashboard = JSON.parse(fs.readFileSync(DASHBOARD_FILE, 'utf8'));
   const text = fs.readFileSync(DASHBOARD_FILE, 'utf8');
 

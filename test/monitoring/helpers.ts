@@ -60,7 +60,17 @@ export interface Tools {
   postgresExporter?: string;
   redisExporter?: string;
   dockerCompose?: string;
-  pythonYaml?: string;
+  /** 'yaml' (the npm package) or the path of a python3 that has the yaml module. */
+  yamlParser?: string;
+}
+
+function hasYamlPackage(): boolean {
+  try {
+    createRequire(path.join(REPO, 'package.json')).resolve('yaml');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 let cachedTools: Tools | undefined;
@@ -73,7 +83,7 @@ export function tools(): Tools {
     postgresExporter: which('prometheus-postgres-exporter', 'postgres_exporter'),
     redisExporter: which('prometheus-redis-exporter', 'redis_exporter'),
     dockerCompose: which('docker-compose'),
-    pythonYaml: findPythonWithYaml(),
+    yamlParser: hasYamlPackage() ? 'yaml' : findPythonWithYaml(),
   };
   return cachedTools;
 }
@@ -86,7 +96,7 @@ const TOOL_NAMES: Record<keyof Tools, string> = {
   postgresExporter: 'prometheus-postgres-exporter (Debian package of the same name)',
   redisExporter: 'prometheus-redis-exporter (Debian package of the same name)',
   dockerCompose: 'docker-compose (Debian package docker-compose)',
-  pythonYaml: 'python3 with the yaml module (Debian package python3-yaml)',
+  yamlParser: 'a YAML parser: the yaml npm devDependency, or python3 with the yaml module (Debian package python3-yaml)',
 };
 
 /**
@@ -144,8 +154,8 @@ export function parseYamlAll(text: string): unknown[] {
   } catch (error) {
     if ((error as { code?: string }).code !== 'MODULE_NOT_FOUND') throw error;
   }
-  const python = tools().pythonYaml;
-  if (!python) throw new Error(`no YAML parser: ${TOOL_NAMES.pythonYaml} or the yaml npm package is needed`);
+  const python = tools().yamlParser;
+  if (!python || python === 'yaml') throw new Error(`no YAML parser: ${TOOL_NAMES.yamlParser} is needed`);
   const out = execFileSync(
     python,
     ['-c', 'import sys, json, yaml; json.dump(list(yaml.safe_load_all(sys.stdin)), sys.stdout)'],

@@ -113,7 +113,7 @@ interface PromAlert {
 
 describeWithTools(
   'Prometheus with the shipped config and rules, live, with Alertmanager and the real exporters',
-  ['prometheus', 'alertmanager', 'postgresExporter', 'redisExporter', 'pythonYaml'],
+  ['prometheus', 'alertmanager', 'postgresExporter', 'redisExporter', 'yamlParser'],
   () => {
     let dir = '';
     const procs: Proc[] = [];

@@ -18,7 +18,7 @@ import {
   tools,
 } from './helpers';
 
-describeWithTools('prometheus.yml and alerts.yml (promtool)', ['promtool', 'pythonYaml'], () => {
+describeWithTools('prometheus.yml and alerts.yml (promtool)', ['promtool', 'yamlParser'], () => {
   const promtool = () => tools().promtool!;
 
   it('promtool check config accepts prometheus.yml, its rule file and its target files, from any directory', () => {

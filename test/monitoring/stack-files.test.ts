@@ -42,7 +42,7 @@ const KNOWN = {
 
 const port = (address: string) => Number(/:(\d+)$/.exec(address)?.[1]);
 
-describeWithTools('docker-compose.monitoring.yml', ['dockerCompose', 'pythonYaml'], () => {
+describeWithTools('docker-compose.monitoring.yml', ['dockerCompose', 'yamlParser'], () => {
   it('docker-compose config -q accepts it', () => {
     const res = run(tools().dockerCompose!, ['-f', COMPOSE, 'config', '-q'], { cwd: MONITORING });
     expect(res.code, res.stdout + res.stderr).toBe(0);
@@ -121,7 +121,7 @@ describeWithTools('docker-compose.monitoring.yml', ['dockerCompose', 'pythonYaml
   });
 });
 
-describeWithTools('OpenTelemetry Collector configuration (static: no otelcol binary here)', ['pythonYaml'], () => {
+describeWithTools('OpenTelemetry Collector configuration (static: no otelcol binary here)', ['yamlParser'], () => {
   it('receives OTLP over gRPC on 4317 and HTTP on 4318, with the health_check extension enabled', () => {
     const c = readYaml(collectorFile('otel-collector-config.yaml'));
     expect(port(c.receivers.otlp.protocols.grpc.endpoint)).toBe(4317);
@@ -208,7 +208,7 @@ describeWithTools('OpenTelemetry Collector configuration (static: no otelcol bin
   });
 });
 
-describeWithTools('Kubernetes manifests (static: no cluster here)', ['pythonYaml'], () => {
+describeWithTools('Kubernetes manifests (static: no cluster here)', ['yamlParser'], () => {
   const load = (file: string) => parseYamlAll(fs.readFileSync(path.join(MONITORING, 'kubernetes', file), 'utf8')).filter(Boolean) as any[];
 
   it('annotates the Service for Prometheus: scrape, port 9464, path /metrics, and exposes the agent port', () => {
@@ -254,7 +254,7 @@ describeWithTools('Kubernetes manifests (static: no cluster here)', ['pythonYaml
   });
 });
 
-describeWithTools('monitoring/README.md', ['pythonYaml'], () => {
+describeWithTools('monitoring/README.md', ['yamlParser'], () => {
   it('lists every alert with a link to its runbook', () => {
     const readme = fs.readFileSync(path.join(MONITORING, 'README.md'), 'utf8');
     for (const name of alertNames()) expect(readme, `README links runbooks/${name}.md`).toContain(`runbooks/${name}.md`);
