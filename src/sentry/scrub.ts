@@ -65,6 +65,19 @@ export class Scrubber {
     return this.text(input.replace(SQL_STRING_LITERAL, "'?'"));
   }
 
+  /**
+   * A database error message: quoted values and `Key (col)=(value)` details, which can carry
+   * the row's data, are replaced; the rest of the message stays.
+   */
+  dbMessage(input: string): string {
+    return this.text(
+      input
+        .replace(SQL_STRING_LITERAL, "'?'")
+        .replace(/"(?:[^"\\]|\\.)*"/g, '"?"')
+        .replace(/\(([^()]*)\)=\(([^()]*)\)/g, '($1)=(?)'),
+    );
+  }
+
   /** One attribute value under its key: withheld, SQL-scrubbed, or text-scrubbed. */
   attribute(key: string, value: unknown): unknown {
     if (this.isWithheldKey(key)) return FILTERED;
