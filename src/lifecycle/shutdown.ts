@@ -9,13 +9,15 @@ import { markShuttingDown } from './app-state';
 
 export type Flusher = () => Promise<void>;
 
-/** Resolves when every flusher settled or the deadline passed, whichever is first. */
-export function flushWithin(flushers: Flusher[], timeoutMs: number): Promise<void> {
-  if (flushers.length === 0) return Promise.resolve();
+/**
+ * Resolves when every flusher settled (true) or the deadline passed (false), whichever is first.
+ */
+export function flushWithin(flushers: Flusher[], timeoutMs: number): Promise<boolean> {
+  if (flushers.length === 0) return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       log.debug(`flush did not finish within ${timeoutMs} ms; exiting without it`);
-      resolve();
+      resolve(false);
     }, timeoutMs);
     timer.unref();
     // `Promise.resolve().then(flush)`: a flusher that throws synchronously is a failed flush, not a crash.
@@ -26,7 +28,7 @@ export function flushWithin(flushers: Flusher[], timeoutMs: number): Promise<voi
     );
     Promise.allSettled(settled).then(() => {
       clearTimeout(timer);
-      resolve();
+      resolve(true);
     });
   });
 }
@@ -50,8 +52,16 @@ export function installShutdown(flushers: Flusher[], timeoutMs: number): void {
     process.on(signal, onSignal);
   }
 
-  // A script that ends on its own: send what is buffered once, then let it exit.
-  if (flushers.length > 0) process.once('beforeExit', () => void flushWithin(flushers, timeoutMs));
+  // A script that ends on its own: send what is buffered once, then let it exit. If the flush
+  // ran out of time, an exporter's retry timers could still hold the loop: end the process with
+  // the exit code it was going to have.
+  if (flushers.length > 0) {
+    process.once('beforeExit', () => {
+      void flushWithin(flushers, timeoutMs).then((completed) => {
+        if (!completed) process.exit();
+      });
+    });
+  }
 }
 
 function reraise(signal: NodeJS.Signals, listener: () => void): void {
