@@ -67,6 +67,17 @@ describe('process lifetime', () => {
     expect(app.stdout).toContain('script done');
   });
 
+  it('ends a script within the flush deadline when the trace Collector is down', async () => {
+    const closed = await (await import('../helpers/ports')).freePort();
+    app = await startAgentApp({
+      fixture: 'short-script.mjs',
+      waitForListening: false,
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${closed}`, TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS: '1000' },
+    });
+    expect(await exitWithin(app, 15_000)).toEqual({ code: 0, signal: null });
+    expect(app.stdout).toContain('script done');
+  });
+
   it('does not keep a script alive with tracing on either', async () => {
     app = await startAgentApp({
       fixture: 'short-script.mjs',
