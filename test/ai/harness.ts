@@ -54,10 +54,14 @@ export class AiHarness {
   app!: AgentApp;
   bare: AgentApp | undefined;
 
-  async start(fixture: string, options: { env?: Record<string, string | undefined>; bare?: boolean; preload?: Array<'import' | 'require'> } = {}): Promise<void> {
+  async start(
+    fixture: string,
+    options: { env?: Record<string, string | undefined>; bare?: boolean; preload?: Array<'import' | 'require'>; startupCall?: ActionSpec } = {},
+  ): Promise<void> {
     await this.openai.start();
     await this.anthropic.start();
     const env = {
+      ...(options.startupCall ? { AI_STARTUP_CALL: JSON.stringify(this.spec(options.startupCall)) } : {}),
       OTEL_SERVICE_NAME: 'ai-fixture',
       TUTOR_OTEL_AI_PROVIDERS: `${this.openai.hostPort}=openai,${this.anthropic.hostPort}=anthropic`,
       TUTOR_OTEL_AI_INCLUDE_USAGE_HOSTS: this.openai.hostPort,
