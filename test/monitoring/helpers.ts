@@ -429,3 +429,73 @@ export function testAlertmanagerConfig(sink: WebhookSink, maintenance: 'always' 
     maintenance === 'always' ? [{ times: [{ start_time: '00:00', end_time: '24:00' }] }] : [{ years: ['2000'] }];
   return config;
 }
+
+// ------------------------------------------------------------------------------ Prometheus client
+
+export interface PromSample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+export interface PromAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  state: 'pending' | 'firing';
+}
+
+/** The few Prometheus HTTP API calls the live tests make. */
+export class PrometheusApi {
+  constructor(readonly base: string) {}
+
+  async query(q: string): Promise<PromSample[]> {
+    return (await getJson<{ data: { result: PromSample[] } }>(`${this.base}/api/v1/query?query=${encodeURIComponent(q)}`)).data.result;
+  }
+
+  async alerts(): Promise<PromAlert[]> {
+    return (await getJson<{ data: { alerts: PromAlert[] } }>(`${this.base}/api/v1/alerts`)).data.alerts;
+  }
+
+  async firing(labels: Record<string, string>): Promise<PromAlert[]> {
+    return (await this.alerts()).filter((a) => a.state === 'firing' && Object.entries(labels).every(([k, v]) => a.labels[k] === v));
+  }
+
+  async rules(): Promise<Array<{ name: string; file: string; rules: Array<{ name: string; query: string; duration: number; labels: Record<string, string> }> }>> {
+    return (await getJson(`${this.base}/api/v1/rules?type=alert`)).data.groups;
+  }
+
+  async targets(): Promise<Array<{ scrapePool: string; scrapeUrl: string; health: string; lastError: string; labels: Record<string, string> }>> {
+    return (await getJson(`${this.base}/api/v1/targets?state=active`)).data.activeTargets;
+  }
+}
+
+/**
+ * The test-only overlay of the shipped rules: the same groups, expressions, labels and
+ * annotations, with every `for:` replaced by `forDuration`. Nothing else changes.
+ */
+export function rulesWithShortFor(forDuration: string): { groups: Array<{ name: string; rules: AlertRule[] }> } {
+  const rules = loadAlertRules();
+  for (const g of rules.groups) for (const r of g.rules) if (r.alert && r.for) r.for = forDuration;
+  return rules;
+}
+
+/** Prometheus prints a parsed expression: compare ignoring whitespace and the parentheses it adds. */
+export function sameExpr(a: string, b: string): boolean {
+  const normalize = (q: string) => q.replace(/[\s()]+/g, '');
+  return normalize(a) === normalize(b);
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+export async function reachable(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: 2_000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
