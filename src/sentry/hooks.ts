@@ -122,6 +122,9 @@ export function unhandledRejectionsMode(execArgv: string[], nodeOptions: string 
 }
 
 export function watchProcessErrors(reporter: SentryReporter, errors: ErrorSpanIndex | undefined, flushTimeoutMs: number): void {
+  // With --abort-on-uncaught-exception, any listener would stop Node from aborting (and dumping core).
+  const nodeOptions = (process.env.NODE_OPTIONS ?? '').split(/\s+/);
+  if ([...process.execArgv, ...nodeOptions].includes('--abort-on-uncaught-exception')) return;
   let exiting = false;
 
   const onUncaught = (error: unknown, origin: string) => {

@@ -52,6 +52,9 @@ export class SentryIngest {
   readonly posts: ReceivedPost[] = [];
   /** Requests that arrived (whatever the mode), by path. */
   readonly arrivals: Record<string, number> = {};
+  /** The most requests left unanswered at once in `stalled` mode, by path. */
+  readonly maxStalled: Record<string, number> = {};
+  private readonly stalled: Record<string, number> = {};
   private mode: IngestMode = 'ok';
   private port = 0;
   private readonly sockets = new Set<Socket>();
@@ -118,7 +121,13 @@ export class SentryIngest {
       }
       const mode = this.mode;
       this.posts.push({ path, url: req.url ?? '', headers: req.headers, gzipped, body, mode });
-      if (mode === 'stalled') return; // never answered; the socket is destroyed on stop()
+      if (mode === 'stalled') {
+        // Never answered; the client gives up (or the socket is destroyed on stop()).
+        this.stalled[path] = (this.stalled[path] ?? 0) + 1;
+        this.maxStalled[path] = Math.max(this.maxStalled[path] ?? 0, this.stalled[path]!);
+        res.on('close', () => (this.stalled[path] = (this.stalled[path] ?? 1) - 1));
+        return;
+      }
       if (mode === 'rate-limited') {
         res.writeHead(429, { 'retry-after': '60', 'x-sentry-rate-limits': '60::organization' });
         res.end();

@@ -17,18 +17,36 @@ async function timed(app: AgentApp, path: string): Promise<{ status: number; ms:
   return { status: response.status, ms: performance.now() - started };
 }
 
-/** `errors` failing requests (each a distinct error) in parallel with steady /ok requests. */
-async function traffic(app: AgentApp, errors: number): Promise<{ failures: number[]; oks: number[] }> {
-  const failing = Promise.all(Array.from({ length: errors }, (_, i) => timed(app, `/api/lessons/${i}/fail`)));
-  const oks: number[] = [];
-  for (let i = 0; i < 20; i++) {
+/** Milliseconds of `count` sequential /ok requests. */
+async function oks(app: AgentApp, count: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
     const r = await timed(app, '/ok');
     expect(r.status).toBe(200);
-    oks.push(r.ms);
+    out.push(r.ms);
   }
+  return out;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/**
+ * Request latency while Sentry misbehaves, against the same process's latency before: /ok
+ * requests alone, then /ok requests during a burst of `errors` failing requests (each a distinct
+ * error). A design that waited for Sentry would add its 5 s send timeout (stalled) to requests;
+ * the bounds are seconds, for a loaded machine.
+ */
+async function latencyUnchanged(app: AgentApp, errors: number, base = 0): Promise<void> {
+  const before = await oks(app, 20);
+  const failing = Promise.all(Array.from({ length: errors }, (_, i) => timed(app, `/api/lessons/${base + i}/fail`)));
+  const during = await oks(app, 20);
   const failures = await failing;
   expect(failures.every((f) => f.status === 500)).toBe(true);
-  return { failures: failures.map((f) => f.ms), oks };
+  expect(Math.max(...failures.map((f) => f.ms))).toBeLessThan(3_000);
+  expect(Math.max(...during)).toBeLessThan(3_000);
+  expect(median(during)).toBeLessThan(median(before) + 1_000);
+  const after = await oks(app, 20);
+  expect(median(after)).toBeLessThan(median(before) + 1_000);
 }
 
 async function dropped(app: AgentApp, metric: string, reason: string): Promise<number> {
@@ -59,9 +77,10 @@ async function endsOnSigterm(app: AgentApp): Promise<void> {
 describe('Sentry down', () => {
   it('costs the app no latency, counts the lost events and spans, and lets SIGTERM end the process', async () => {
     await withIngest('down', async (app) => {
-      const { failures, oks } = await traffic(app, 40);
-      expect(Math.max(...oks)).toBeLessThan(1_000);
-      expect(Math.max(...failures)).toBeLessThan(2_000);
+      // The first error loads the Sentry SDK (once, ~0.1 s): before the measurement.
+      expect((await timed(app, '/api/lessons/first/fail')).status).toBe(500);
+      await waitFor(async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'network_error')) > 0 ? true : undefined), 20_000, 'the first event refused');
+      await latencyUnchanged(app, 40);
       await waitFor(async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'network_error')) > 0 ? true : undefined), 20_000, 'events dropped for network_error');
       // Spans leave in batches every 5 s; the refused batch is counted.
       await waitFor(async () => ((await dropped(app, 'otel_agent_sentry_spans_dropped_total', 'network_error')) > 0 ? true : undefined), 20_000, 'spans dropped for network_error');
@@ -73,17 +92,17 @@ describe('Sentry down', () => {
 describe('Sentry stalled (accepts, never answers)', () => {
   it('costs the app no latency, caps the queue, and lets SIGTERM end the process within the deadline', async () => {
     await withIngest('stalled', async (app, ingest) => {
-      const { failures, oks } = await traffic(app, 60);
-      expect(Math.max(...oks)).toBeLessThan(1_000);
-      expect(Math.max(...failures)).toBeLessThan(2_000);
-      // 60 events against a buffer of 30 envelopes that never drains: the rest are dropped and counted.
+      expect((await timed(app, '/api/lessons/first/fail')).status).toBe(500);
+      await waitFor(() => (ingest.posts.some((p) => p.path === ENVELOPE_PATH) ? true : undefined), 20_000, 'the first envelope, never answered');
+      await latencyUnchanged(app, 60);
+      // 61 events against a buffer of 30 envelopes that never drains: the rest are dropped and counted.
       await waitFor(async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'queue_overflow')) > 0 ? true : undefined), 20_000, 'events dropped for queue_overflow');
-      // At most two sockets: the stalled server sees at most two envelope posts at a time.
-      expect(ingest.posts.filter((p) => p.path === ENVELOPE_PATH).length).toBeLessThanOrEqual(2);
+      // At most two sockets: the stalled server never holds more than two envelope posts at a time.
+      expect(ingest.maxStalled[ENVELOPE_PATH]).toBeGreaterThan(0);
+      expect(ingest.maxStalled[ENVELOPE_PATH]).toBeLessThanOrEqual(2);
       // After the 5 s send timeout, the envelopes in flight count as network errors.
       await waitFor(async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'network_error')) > 0 ? true : undefined), 20_000, 'events dropped for network_error');
-      const after = await traffic(app, 5);
-      expect(Math.max(...after.oks)).toBeLessThan(1_000);
+      await latencyUnchanged(app, 5, 100);
       await endsOnSigterm(app);
     });
   });
