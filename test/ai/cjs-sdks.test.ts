@@ -85,6 +85,19 @@ describe('@anthropic-ai/sdk messages', () => {
     expect(d.of('ai_generation_total', { ...claude, status: 'error' })).toBe(1);
   });
 
+  it('counts the messages.stream() helper once, and its final message is unchanged', async () => {
+    let result!: Awaited<ReturnType<typeof both>>;
+    const d = await h.delta(async () => {
+      result = await both({ sdk: 'anthropic', model: 'claude-sonnet-4', read: 'helper' });
+    });
+    expect(result.withAgent.error).toBeUndefined();
+    expect(result.withAgent.data).toEqual(result.without.data);
+    expect(result.withAgent.data.usage.output_tokens).toBe(A.output);
+    expect(d.of('ai_generation_total', { ...claude, status: 'success' })).toBe(1);
+    expect(d.of('ai_generation_total')).toBe(1);
+    expect(d.of('openai_tokens_used_total', { token_type: 'output' })).toBe(A.output);
+  });
+
   it('.withResponse() and .asResponse() give what they give without the agent', async () => {
     const withResponse = await both({ sdk: 'anthropic', model: 'claude-sonnet-4', read: 'withResponse' });
     expect(withResponse.withAgent.status).toBe(200);

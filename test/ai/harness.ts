@@ -16,7 +16,7 @@ export interface ActionSpec {
   stream?: boolean;
   includeUsage?: boolean;
   mode?: string;
-  read?: 'await' | 'withResponse' | 'asResponse' | 'tee' | 'toReadableStream';
+  read?: 'await' | 'withResponse' | 'asResponse' | 'tee' | 'toReadableStream' | 'helper';
   breakAfter?: number;
   abortAfter?: number;
   throwAfter?: number;

@@ -235,6 +235,19 @@ describe('what the app gets back is unchanged', () => {
     expect(d.of('openai_tokens_used_total', { token_type: 'output' })).toBe(O.output);
   });
 
+  it('the chat.completions.stream() helper gives the same final completion, counted once with usage', async () => {
+    let result!: Awaited<ReturnType<typeof both>>;
+    const d = await h.delta(async () => {
+      result = await both({ sdk: 'openai', model: 'gpt-4o-mini', stream: true, read: 'helper' });
+    });
+    expect(result.withAgent.error).toBeUndefined();
+    expect(result.withAgent.data).toEqual(result.without.data);
+    expect(result.withAgent.data.choices[0].message.content).toBe('Hello there, learner!');
+    expect(d.of('ai_generation_total', { ...chat, status: 'success' })).toBe(1);
+    expect(d.of('ai_generation_total')).toBe(1);
+    expect(d.of('openai_tokens_used_total', { token_type: 'input' })).toBe(O.input);
+  });
+
   it('toReadableStream() gives the same serialised chunks', async () => {
     const { withAgent, without } = await both({ sdk: 'openai', model: 'gpt-4o-mini', stream: true, read: 'toReadableStream' });
     expect(withAgent.text).toBe(without.text);
