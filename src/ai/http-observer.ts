@@ -171,7 +171,10 @@ class PlainExchange implements Exchange {
     const sink: BodySink = {
       event: (data) => generation.readEvent(data),
       body: (members) => generation.readBody(members),
-      end: () => generation.finish('success'),
+      end: () => {
+        const failed = generation.reader.streamError;
+        generation.finish(failed ? 'error' : 'success', failed);
+      },
     };
     this.reader = new BodyReader(contentType, header(rawHeaders, 'content-encoding'), sink);
   }

@@ -313,7 +313,8 @@ export class SdkCall {
         if (this.mode !== 'parse') this.generation.readBody(members);
       },
       end: () => {
-        this.rawEnd = 'done';
+        const failed = this.generation.reader.streamError;
+        this.rawEnd = failed ? { error: { name: failed } } : 'done';
         this.finishRawIfDone();
       },
     };
@@ -392,8 +393,11 @@ export class SdkCall {
     return false;
   }
 
-  streamStarted(): void {
+  /** True for the first iteration of the stream: only it records (a second one fails in the SDK). */
+  streamStarted(): boolean {
+    if (this.iterating) return false;
     this.iterating = true;
+    return true;
   }
 
   streamCompleted(): void {
@@ -427,7 +431,11 @@ function isSdkStream(value: unknown): value is SdkStream {
 
 /** The app's view of a stream: every item but the ones the agent added, with the end recorded once. */
 async function* observeIterator(inner: AsyncIterator<unknown>, call: SdkCall): AsyncGenerator<unknown, unknown, undefined> {
-  guarded(() => call.streamStarted());
+  let first = false;
+  guarded(() => {
+    first = call.streamStarted();
+  });
+  if (!first) return yield* { [Symbol.asyncIterator]: () => inner };
   let ended = false;
   try {
     while (true) {

@@ -72,6 +72,17 @@ function anthropicUsage(fields: AnthropicUsageFields): Usage | undefined {
   return result;
 }
 
+/** A bounded name for an error object an API sent: its `type` or `code` when it looks like one. */
+function errorKind(error: unknown): string {
+  if (isObject(error)) {
+    for (const field of ['type', 'code']) {
+      const value = error[field];
+      if (typeof value === 'string' && /^[A-Za-z0-9_.-]{1,60}$/.test(value)) return value;
+    }
+  }
+  return 'stream_error';
+}
+
 /** What one generation's response said so far. */
 export class ResponseReader {
   responseModel: string | undefined;
@@ -79,6 +90,8 @@ export class ResponseReader {
   usage: Usage | undefined;
   /** Generated text, kept only when content capture is on, up to a bound. */
   outputText = '';
+  /** An error the API reported inside a stream (its type), which makes the generation an error. */
+  streamError: string | undefined;
   private readonly anthropic: AnthropicUsageFields = {};
 
   constructor(
@@ -107,6 +120,7 @@ export class ResponseReader {
     if (!isObject(event)) return false;
     if (this.endpoint.protocol === 'anthropic') return this.readAnthropicEvent(event);
     if (this.endpoint.operation === 'responses') return this.readResponsesEvent(event);
+    if (isObject(event.error)) this.streamError = errorKind(event.error);
     if (typeof event.model === 'string' && event.model) this.responseModel = event.model;
     const usage = openAiUsage(event.usage);
     if (usage) this.usage = usage;
@@ -130,6 +144,8 @@ export class ResponseReader {
   private readResponsesEvent(event: Json): boolean {
     const type = typeof event.type === 'string' ? event.type : '';
     const response = isObject(event.response) ? event.response : undefined;
+    if (type === 'error') this.streamError = errorKind(event);
+    else if (type === 'response.failed') this.streamError = errorKind(response?.error);
     if (response) {
       if (typeof response.model === 'string') this.responseModel = response.model;
       const usage = openAiUsage(response.usage);
@@ -152,6 +168,9 @@ export class ResponseReader {
       }
       case 'message_delta':
         this.mergeAnthropic(event.usage);
+        return false;
+      case 'error':
+        this.streamError = errorKind(event.error);
         return false;
       case 'content_block_delta': {
         const delta = isObject(event.delta) ? event.delta : undefined;

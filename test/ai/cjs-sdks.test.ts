@@ -74,6 +74,18 @@ describe('@anthropic-ai/sdk messages', () => {
     expect(d.of('openai_tokens_used_total', { token_type: 'output' })).toBe(A.outputAtStart);
   });
 
+  it('records an overloaded_error event inside the stream as an error, and the app gets the same error', async () => {
+    let result!: Awaited<ReturnType<typeof both>>;
+    const d = await h.delta(async () => {
+      result = await both({ sdk: 'anthropic', model: 'claude-sonnet-4', stream: true, mode: 'overloaded' });
+    });
+    expect(result.withAgent.error?.name).toBeDefined();
+    expect(result.withAgent.error).toEqual(result.without.error);
+    expect(result.withAgent.items).toEqual(result.without.items);
+    expect(d.of('ai_generation_total', { ...claude, status: 'error' })).toBe(1);
+    expect(d.of('ai_generation_total')).toBe(1);
+  });
+
   it('counts 429 retries per attempt and gives the app the SDK error class when they run out', async () => {
     let result!: Awaited<ReturnType<typeof both>>;
     const d = await h.delta(async () => {

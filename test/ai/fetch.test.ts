@@ -145,6 +145,18 @@ describe('fetch calls that end early or fail', () => {
     expect(d.of('ai_generation_total', { ...chat, status: 'error' })).toBe(1);
   });
 
+  it('records an error event the API sends inside a 200 stream as an error', async () => {
+    const anthropicBody = { model: 'claude-sonnet-4', max_tokens: 10, messages: [], stream: true };
+    const d = await h.delta(async () => {
+      await h.run({ sdk: 'fetch', path: CHAT, model: 'gpt-4o-mini', stream: true, mode: 'overloaded' });
+      await h.run({ sdk: 'fetch', server: 'anthropic', path: '/v1/messages', model: 'claude-sonnet-4', stream: true, body: anthropicBody, mode: 'overloaded' });
+    });
+    expect(d.of('ai_generation_total', { ...chat, status: 'error' })).toBe(1);
+    expect(d.of('ai_generation_total', { provider: 'anthropic', status: 'error' })).toBe(1);
+    expect(d.of('ai_generation_total', { status: 'success' })).toBe(0);
+    expect(d.of('openai_api_calls_total', { status_code: '200' })).toBe(2);
+  });
+
   it('records a stream cut mid-event as an error', async () => {
     let result!: Awaited<ReturnType<typeof both>>;
     const d = await h.delta(async () => {

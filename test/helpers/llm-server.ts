@@ -10,7 +10,8 @@
  * - `x-llm-mode`: `fail:<status>:<n>` answers the first n attempts of the key with that status
  *   (with `retry-after-ms: 10`, so SDK retries are quick) and then succeeds; `delay:<ms>` waits
  *   before answering; `slow:<ms>` spaces the streamed events; `cut` ends a stream mid-event by
- *   destroying the socket; `gzip` compresses the body.
+ *   destroying the socket; `overloaded` ends a stream with the API's in-stream error event (after
+ *   three events); `gzip` compresses the body.
  *
  * Streams follow OpenAI's rule for usage: only with `stream_options.include_usage` does each chunk
  * carry `"usage":null` and a last chunk with empty `choices` carry the usage.
@@ -99,7 +100,7 @@ export class LlmServer {
 
     const path = (req.url ?? '').split('?')[0] ?? '';
     const gap = Number(/^slow:(\d+)$/.exec(mode)?.[1] ?? 0);
-    const options = { gzip: mode === 'gzip', cut: mode === 'cut', gap };
+    const options: SseOptions = { gzip: mode === 'gzip', cut: mode === 'cut', overloaded: mode === 'overloaded', gap };
     if (path.endsWith('/v1/messages')) {
       return body?.stream ? this.anthropicStream(res, body, options) : this.json(res, anthropicMessage(body), options);
     }
@@ -128,7 +129,7 @@ export class LlmServer {
     res.end(text);
   }
 
-  private async sse(res: http.ServerResponse, events: Array<{ event?: string; data: string }>, options: { gzip: boolean; cut: boolean; gap: number }): Promise<void> {
+  private async sse(res: http.ServerResponse, events: SseEvent[], options: SseOptions, errorEvent?: SseEvent): Promise<void> {
     const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' };
     const gzip = options.gzip ? zlib.createGzip({ flush: zlib.constants.Z_SYNC_FLUSH }) : undefined;
     if (gzip) {
@@ -139,8 +140,12 @@ export class LlmServer {
     const write = (text: string) => (gzip ? gzip.write(text) : res.write(text));
     for (let i = 0; i < events.length; i++) {
       if (res.destroyed) return;
-      const e = events[i] as { event?: string; data: string };
+      const e = events[i] as SseEvent;
       const text = `${e.event ? `event: ${e.event}\n` : ''}data: ${e.data}\n\n`;
+      if (options.overloaded && i === 3 && errorEvent) {
+        write(`${errorEvent.event ? `event: ${errorEvent.event}\n` : ''}data: ${errorEvent.data}\n\n`);
+        break;
+      }
       if (options.cut && i === 3) {
         // Half an event, then the connection drops.
         res.write(text.slice(0, Math.floor(text.length / 2)));
@@ -155,7 +160,7 @@ export class LlmServer {
     else res.end();
   }
 
-  private chatStream(res: http.ServerResponse, body: any, options: { gzip: boolean; cut: boolean; gap: number }): Promise<void> {
+  private chatStream(res: http.ServerResponse, body: any, options: SseOptions): Promise<void> {
     const includeUsage = body?.stream_options?.include_usage === true;
     const model = answeringModel(String(body?.model));
     const base = { id: 'chatcmpl-test', object: 'chat.completion.chunk', created: 1_700_000_000, model, system_fingerprint: 'fp_test' };
@@ -167,10 +172,10 @@ export class LlmServer {
     ];
     if (includeUsage) events.push({ data: JSON.stringify({ ...base, choices: [], usage: openAiUsage() }) });
     events.push({ data: '[DONE]' });
-    return this.sse(res, events, options);
+    return this.sse(res, events, options, { data: JSON.stringify({ error: { message: 'The server is overloaded', type: 'server_error', code: null } }) });
   }
 
-  private completionStream(res: http.ServerResponse, body: any, options: { gzip: boolean; cut: boolean; gap: number }): Promise<void> {
+  private completionStream(res: http.ServerResponse, body: any, options: SseOptions): Promise<void> {
     const includeUsage = body?.stream_options?.include_usage === true;
     const base = { id: 'cmpl-test', object: 'text_completion', created: 1_700_000_000, model: answeringModel(String(body?.model)) };
     const events = WORDS.map((word, i) => ({
@@ -181,7 +186,7 @@ export class LlmServer {
     return this.sse(res, events, options);
   }
 
-  private responsesStream(res: http.ServerResponse, body: any, options: { gzip: boolean; cut: boolean; gap: number }): Promise<void> {
+  private responsesStream(res: http.ServerResponse, body: any, options: SseOptions): Promise<void> {
     const model = answeringModel(String(body?.model));
     let sequence = 0;
     const event = (type: string, rest: Record<string, unknown>) => ({ event: type, data: JSON.stringify({ type, sequence_number: sequence++, ...rest }) });
@@ -194,7 +199,7 @@ export class LlmServer {
     return this.sse(res, events, options);
   }
 
-  private anthropicStream(res: http.ServerResponse, body: any, options: { gzip: boolean; cut: boolean; gap: number }): Promise<void> {
+  private anthropicStream(res: http.ServerResponse, body: any, options: SseOptions): Promise<void> {
     const u = USAGE.anthropic;
     const model = answeringModel(String(body?.model), true);
     const event = (type: string, rest: Record<string, unknown>) => ({ event: type, data: JSON.stringify({ type, ...rest }) });
@@ -220,8 +225,20 @@ export class LlmServer {
       event('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: u.output } }),
       event('message_stop', {}),
     ];
-    return this.sse(res, events, options);
+    return this.sse(res, events, options, event('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }));
   }
+}
+
+interface SseEvent {
+  event?: string;
+  data: string;
+}
+
+interface SseOptions {
+  gzip: boolean;
+  cut: boolean;
+  overloaded: boolean;
+  gap: number;
 }
 
 function openAiUsage() {
