@@ -222,7 +222,7 @@ function nonBlank(text: string | undefined): string | undefined {
  * Bad values are echoed so the user can find the typo, but never at length, and never for a
  * variable that may carry a credential (a URL with a password, an auth header, a token).
  */
-const SECRET_VARIABLE = /URL|ENDPOINT|HEADERS|TOKEN|DSN|PASSWORD|SECRET/;
+const SECRET_VARIABLE = /URL|ENDPOINT|HEADERS|TOKEN|DSN|PASSWORD|SECRET|AUTH/;
 
 function shown(variable: string, text: string): string {
   return SECRET_VARIABLE.test(variable) ? '(value hidden)' : JSON.stringify(clip(text));

@@ -133,7 +133,7 @@ export function start(): void {
     const where = address && typeof address === 'object' ? `http://${config.metricsHost}:${address.port}` : 'off';
     log.info(
       `${config.serviceName}: /metrics /health /ready /live on ${where}; instrumentations: ${[...names].join(', ') || 'none'}; ` +
-        `traces: ${tracesOn ? `${config.traces.exporters.join('+')} ${config.traces.exporters.includes('otlp') ? config.traces.otlpEndpoint : ''}`.trim() : 'off'}; ESM hook: ${esmHook}`,
+        `traces: ${tracesOn ? `${[...config.traces.exporters, ...(extraSpanProcessors.length > 0 ? ['sentry'] : [])].join('+')} ${config.traces.exporters.includes('otlp') ? config.traces.otlpEndpoint : ''}`.trim() : 'off'}; ESM hook: ${esmHook}`,
     );
   });
 

@@ -360,9 +360,17 @@ describe('readConfig good values', () => {
   it('reads the auth token and token file trimmed, never warning', () => {
     const { config, warnings } = read({ TUTOR_OTEL_AUTH_TOKEN: '  s3cret \n', TUTOR_OTEL_AUTH_TOKEN_FILE: ' /run/secrets/token ' });
     expect(warnings).toEqual([]);
-    expect(config.authToken).toBe('s3cret');
-    expect(config.authTokenFile).toBe('/run/secrets/token');
-    expect(read({ TUTOR_OTEL_AUTH_TOKEN: '   ' }).config.authToken).toBeUndefined();
+    expect(config.auth.bearer).toEqual({ value: 's3cret', file: '/run/secrets/token' });
+    expect(read({ TUTOR_OTEL_AUTH_TOKEN: '   ' }).config.auth.bearer.value).toBeUndefined();
+  });
+
+  it('reads basic-auth credentials, and warns without echoing a malformed one', () => {
+    expect(read({ TUTOR_OTEL_AUTH_BASIC: ' prom:pa:ss ' }).config.auth.basic.value).toBe('prom:pa:ss');
+    const { config, warnings } = read({ TUTOR_OTEL_AUTH_BASIC: 'no-colon-secret' });
+    expect(config.auth.basic.value).toBeUndefined();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.message).toContain('TUTOR_OTEL_AUTH_BASIC');
+    expect(warnings[0]!.message).not.toContain('no-colon-secret');
   });
 });
 
