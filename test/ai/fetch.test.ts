@@ -111,14 +111,14 @@ describe('plain fetch to a known AI host', () => {
 
 describe('fetch calls that end early or fail', () => {
   it('records a body the app cancels as cancelled, once', async () => {
-    const d = await h.delta(() => h.run({ sdk: 'fetch', path: CHAT, model: 'gpt-4o-mini', stream: true, mode: 'slow:40', cancelAfter: 1 }));
+    const d = await h.delta(() => h.run({ sdk: 'fetch', path: CHAT, model: 'gpt-4o-mini', stream: true, mode: 'slow:100', cancelAfter: 1 }));
     expect(d.of('ai_generation_total', { ...chat, status: 'cancelled' })).toBe(1);
     expect(d.of('ai_generation_total')).toBe(1);
     expect(d.of('openai_api_calls_total', { status_code: '200' })).toBe(1);
   });
 
   it('records an AbortController abort as cancelled', async () => {
-    const d = await h.delta(() => h.run({ sdk: 'fetch', path: CHAT, model: 'gpt-4o-mini', stream: true, mode: 'slow:40', abortAfter: 1 }));
+    const d = await h.delta(() => h.run({ sdk: 'fetch', path: CHAT, model: 'gpt-4o-mini', stream: true, mode: 'slow:100', abortAfter: 1 }));
     expect(d.of('ai_generation_total', { ...chat, status: 'cancelled' })).toBe(1);
     expect(d.of('ai_generation_total')).toBe(1);
   });

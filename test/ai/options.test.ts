@@ -156,11 +156,11 @@ describe('content capture switched on', () => {
   });
 });
 
-describe('the openai instrumentation switched off', () => {
+describe('the openai instrumentation and fetch counting switched off', () => {
   const h = new AiHarness();
 
   beforeAll(async () => {
-    await h.start('ai-esm-app.mjs', { env: { OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'openai' } });
+    await h.start('ai-esm-app.mjs', { env: { OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'openai', TUTOR_OTEL_AI_HTTP: 'false' } });
   });
 
   afterAll(async () => {
@@ -173,8 +173,12 @@ describe('the openai instrumentation switched off', () => {
       expect(h.openai.requestsFor(sdk.key)[0]?.body.stream_options).toBeUndefined();
       await h.run({ sdk: 'fetch', path: '/v1/chat/completions', model: 'gpt-4o-mini' });
       await h.run({ sdk: 'anthropic', model: 'claude-sonnet-4' });
+      const body = { model: 'claude-sonnet-4', max_tokens: 10, messages: [] };
+      await h.run({ sdk: 'fetch', server: 'anthropic', path: '/v1/messages', model: 'claude-sonnet-4', body });
     });
     expect(d.of('ai_generation_total', { provider: 'openai' })).toBe(0);
+    // The SDK call; the plain fetch to the same API is not counted with TUTOR_OTEL_AI_HTTP=false.
     expect(d.of('ai_generation_total', { provider: 'anthropic', status: 'success' })).toBe(1);
+    expect(d.of('openai_api_calls_total')).toBe(1);
   });
 });
