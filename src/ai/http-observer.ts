@@ -108,16 +108,26 @@ function plainExchange(request: UndiciRequest, hooks: HttpHooks): Exchange | und
   return new PlainExchange(hooks.runtime, endpoint, provider, address);
 }
 
-/** Header value from undici's flat [name, value, name, value, ...] list of buffers. */
-function header(rawHeaders: unknown, name: string): string {
-  if (!Array.isArray(rawHeaders)) return '';
+/** content-type and content-encoding from undici's flat [name, value, name, value, ...] list of buffers. */
+function bodyHeaders(rawHeaders: unknown): { contentType: string; contentEncoding: string } {
+  const out = { contentType: '', contentEncoding: '' };
+  if (!Array.isArray(rawHeaders)) return out;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const key = rawHeaders[i];
-    const text = typeof key === 'string' ? key : key instanceof Uint8Array ? Buffer.from(key).toString('latin1') : '';
-    if (text.toLowerCase() !== name) continue;
-    const value = rawHeaders[i + 1];
-    return typeof value === 'string' ? value : value instanceof Uint8Array ? Buffer.from(value).toString('latin1') : '';
+    const key = rawHeaders[i] as unknown;
+    const length = typeof key === 'string' || key instanceof Uint8Array ? key.length : 0;
+    // Only names of the right length are decoded: 12 is content-type, 16 content-encoding.
+    if (length !== 12 && length !== 16) continue;
+    const name = text(key).toLowerCase();
+    if (name === 'content-type') out.contentType = text(rawHeaders[i + 1]).toLowerCase();
+    else if (name === 'content-encoding') out.contentEncoding = text(rawHeaders[i + 1]);
   }
+  return out;
+}
+
+function text(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('latin1');
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1');
   return '';
 }
 
@@ -165,7 +175,7 @@ class PlainExchange implements Exchange {
       this.generation.finish('error', String(statusCode));
       return;
     }
-    const contentType = header(rawHeaders, 'content-type').toLowerCase();
+    const { contentType, contentEncoding } = bodyHeaders(rawHeaders);
     if (contentType.includes('text/event-stream')) this.generation.stream = true;
     const generation = this.generation;
     const sink: BodySink = {
@@ -176,7 +186,7 @@ class PlainExchange implements Exchange {
         generation.finish(failed ? 'error' : 'success', failed);
       },
     };
-    this.reader = new BodyReader(contentType, header(rawHeaders, 'content-encoding'), sink);
+    this.reader = new BodyReader(contentType, contentEncoding, sink);
   }
 
   chunk(chunk: Uint8Array): void {
@@ -210,7 +220,8 @@ class SdkExchange implements Exchange {
   headers(statusCode: number, rawHeaders: unknown): void {
     const sink = this.call.bodySink(statusCode);
     if (!sink) return;
-    this.reader = new BodyReader(header(rawHeaders, 'content-type').toLowerCase(), header(rawHeaders, 'content-encoding'), sink);
+    const { contentType, contentEncoding } = bodyHeaders(rawHeaders);
+    this.reader = new BodyReader(contentType, contentEncoding, sink);
   }
 
   chunk(chunk: Uint8Array): void {
