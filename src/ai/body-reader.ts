@@ -4,7 +4,7 @@
  * at a time or picks `model` and `usage` out of a JSON body, without keeping the body.
  */
 import * as zlib from 'node:zlib';
-import { reportOnce } from '../lifecycle/guard';
+import { guard, reportOnce } from '../lifecycle/guard';
 import { SseParser, TopLevelScanner } from './stream-parsers';
 
 export interface BodySink {
@@ -53,27 +53,31 @@ export class BodyReader {
       }
     }
     if (this.inflater) {
-      this.inflater.on('data', (chunk: Buffer) => this.parse(chunk));
-      this.inflater.on('end', () => this.finish());
-      this.inflater.on('error', () => {
-        // A body the agent cannot decompress: count the call, without its usage.
-        this.sse = undefined;
-        this.scanner = undefined;
-        this.finish();
-      });
+      // Listeners of the agent's own stream: a throw here would surface in the app's process.
+      this.inflater.on('data', guard('AI body decompression', (chunk: Buffer) => this.parse(chunk)));
+      this.inflater.on('end', guard('AI body decompression', () => this.finish()));
+      this.inflater.on(
+        'error',
+        guard('AI body decompression', () => {
+          // A body the agent cannot decompress: count the call, without its usage.
+          this.sse = undefined;
+          this.scanner = undefined;
+          this.finish();
+        }),
+      );
     }
   }
 
   push(chunk: Uint8Array): void {
     if (this.closed) return;
-    if (this.inflater) this.inflater.write(chunk);
-    else this.parse(chunk);
+    if (!this.inflater) this.parse(chunk);
+    else if (!this.inflater.destroyed) this.inflater.write(chunk);
   }
 
   end(): void {
     if (this.closed) return;
-    if (this.inflater) this.inflater.end();
-    else this.finish();
+    if (!this.inflater) this.finish();
+    else if (!this.inflater.destroyed) this.inflater.end();
   }
 
   /** The exchange failed: stop without reporting an end. */

@@ -98,6 +98,17 @@ export class Generation {
     if (this.reader.readEvent(event) && this.firstTokenAt === undefined) this.firstTokenAt = performance.now();
   }
 
+  /** Ends the span without recording anything (a redirect: the request it leads to is the generation). */
+  discard(): void {
+    if (this.finished) return;
+    this.finished = true;
+    try {
+      this.span?.end();
+    } catch (error) {
+      reportOnce('AI generation span', error);
+    }
+  }
+
   /** Records the generation once; later calls do nothing. */
   finish(status: GenerationStatus, errorType?: string): void {
     if (this.finished) return;

@@ -170,6 +170,11 @@ class PlainExchange implements Exchange {
         }
       }
     }
+    if (statusCode >= 300 && statusCode < 400) {
+      // fetch follows the redirect with a request of its own, which is the generation.
+      this.generation.discard();
+      return;
+    }
     this.runtime.metrics.recordAttempt(this.generation.requestModel, this.endpoint.operation, statusCode);
     if (statusCode < 200 || statusCode >= 300) {
       this.generation.finish('error', String(statusCode));
@@ -195,7 +200,7 @@ class PlainExchange implements Exchange {
 
   end(): void {
     if (this.reader) this.reader.end();
-    else if (this.statusCode !== undefined) this.generation.finish('success');
+    else if (this.statusCode !== undefined) this.generation.finish(this.statusCode < 400 ? 'success' : 'error', String(this.statusCode));
   }
 
   error(error: unknown): void {

@@ -22,7 +22,7 @@
  * The app gets back the same objects it would without the agent.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { context as otelContext, trace } from '@opentelemetry/api';
+import { context as otelContext, trace, type Context } from '@opentelemetry/api';
 import { reportOnce } from '../lifecycle/guard';
 import { claimPatch, onPackageLoad } from '../instrumentations/module-hooks';
 import type { BodySink } from './body-reader';
@@ -106,12 +106,16 @@ function patchClientClass(Client: { prototype?: object }, hooks: SdkHooks): void
     if (!call) return originalPost.apply(this, args);
     const started = call;
     const run = () => originalPost.apply(this, args);
+    let spanContext: Context | undefined;
+    try {
+      const span = started.generation.span;
+      if (span) spanContext = trace.setSpan(started.generation.parentContext, span);
+    } catch (error) {
+      reportOnce('AI SDK call start', error);
+    }
     let result: unknown;
     try {
-      result = sdkCalls.run(started, () => {
-        const span = started.generation.span;
-        return span ? otelContext.with(trace.setSpan(started.generation.parentContext, span), run) : run();
-      });
+      result = sdkCalls.run(started, () => (spanContext ? otelContext.with(spanContext, run) : run()));
     } catch (error) {
       started.requestFailed(error);
       throw error;
@@ -278,7 +282,11 @@ export class SdkCall {
 
   requestSucceeded(): void {
     this.responded = true;
-    this.finishRawIfDone();
+    try {
+      this.finishRawIfDone();
+    } catch (error) {
+      reportOnce('AI SDK call end', error);
+    }
   }
 
   parseRequested(parsed: unknown): void {
