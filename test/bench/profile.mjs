@@ -1,0 +1,116 @@
+// Where the agent's cost goes: CPU profiles (`--cpu-prof`) of the agent at startup and of the
+// cache app under load, summarised by package, plus a census of the modules it loads.
+//
+//   node test/bench/profile.mjs [--setup agentTraces] [--seconds 10] [--connections 10] [--env NAME=value]... [--keep]
+//
+// Setups are the names in lib/setups.mjs (bare, agentMetrics, agentTraces, agentSentry, upstream).
+// Profiles are written to a temporary directory, removed unless --keep.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { bucketOf, summarizeProfile } from './lib/cpuprofile.mjs';
+import { startLoad } from './lib/load-client.mjs';
+import { cleanup, installRunGuards, sleep, spawnTracked, stop, waitFor, waitForListening } from './lib/processes.mjs';
+import { APP, EMPTY, REPO, SETUPS, baseEnv } from './lib/setups.mjs';
+import { startSink } from './lib/sinks.mjs';
+
+const { values } = parseArgs({
+  options: {
+    setup: { type: 'string', default: 'agentTraces' },
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '10' },
+    keep: { type: 'boolean', default: false },
+    'no-startup': { type: 'boolean', default: false },
+    'no-load': { type: 'boolean', default: false },
+    env: { type: 'string', multiple: true, default: [] },
+  },
+});
+const setup = SETUPS[values.setup];
+if (!setup) throw new Error(`--setup: one of ${Object.keys(SETUPS).join(', ')}`);
+const seconds = Number(values.seconds);
+/** --env NAME=value (repeatable): extra environment for the profiled process, e.g. OTEL_TRACES_SAMPLER=always_off. */
+const extraEnv = Object.fromEntries(values.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+const HELPERS = path.join(REPO, 'test/bench/lib');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'otel-agent-profile-'));
+installRunGuards((seconds + 120) * 1000);
+
+const otlp = await startSink('otlp');
+const sentry = await startSink('ingest');
+const ctx = { otlp, sentry, otlpUrl: otlp.url, sentryDsn: `http://benchkey@127.0.0.1:${sentry.port}/1` };
+
+function print(title, rows, total) {
+  console.log(`\n${title}`);
+  for (const [name, ms] of rows) console.log(`${ms.toFixed(1).padStart(9)} ms ${((ms / total) * 100).toFixed(1).padStart(5)} %  ${name}`);
+}
+
+function report(file, label) {
+  const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), REPO);
+  console.log(`\n## ${label}: ${summary.totalMs.toFixed(0)} ms profiled`);
+  print('self time by package', summary.self.slice(0, 15), summary.totalMs);
+  print('inclusive time by package (a sample counts for every package on its stack)', summary.inclusive.slice(0, 15), summary.totalMs);
+  print('self time by function', summary.functions.slice(0, 20), summary.totalMs);
+}
+
+function census(stderr) {
+  const match = /\{"moduleCensus":(.*)\}\s*$/m.exec(stderr);
+  if (!match) return;
+  const byPackage = new Map();
+  for (const [file, bytes] of JSON.parse(match[1])) {
+    const bucket = bucketOf({ url: file, functionName: '' }, REPO);
+    const entry = byPackage.get(bucket) ?? { files: 0, bytes: 0 };
+    entry.files++;
+    entry.bytes += bytes;
+    byPackage.set(bucket, entry);
+  }
+  const rows = [...byPackage].sort((a, b) => b[1].bytes - a[1].bytes);
+  const files = rows.reduce((n, [, e]) => n + e.files, 0);
+  const bytes = rows.reduce((n, [, e]) => n + e.bytes, 0);
+  console.log(`\nCommonJS modules loaded: ${files} files, ${(bytes / 1e6).toFixed(2)} MB of source`);
+  for (const [name, e] of rows.slice(0, 20)) console.log(`${String(e.files).padStart(6)} files ${(e.bytes / 1e3).toFixed(0).padStart(7)} KB  ${name}`);
+}
+
+/** The main thread's profile (CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile, thread 0); a loader thread writes its own. */
+function newestProfile(sub) {
+  const files = readdirSync(sub).filter((f) => f.endsWith('.cpuprofile') && f.split('.')[4] === '0');
+  return files.length ? path.join(sub, files.sort().pop()) : undefined;
+}
+
+try {
+  if (!values['no-startup']) {
+    const sub = mkdtempSync(path.join(dir, 'startup-'));
+    const env = { ...baseEnv(), ...(await setup.env(ctx)), ...extraEnv };
+    const child = spawnTracked(
+      process.execPath,
+      ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', sub, '--import', path.join(HELPERS, 'module-census.mjs'), ...setup.args, EMPTY],
+      { cwd: REPO, env },
+    );
+    await Promise.race([child.exited, sleep(30_000)]);
+    await stop(child);
+    const file = newestProfile(sub);
+    if (file) report(file, `startup, ${setup.label}, node [agent] empty.mjs`);
+    census(child.stderrText);
+  }
+  if (!values['no-load']) {
+    const sub = mkdtempSync(path.join(dir, 'load-'));
+    const env = { ...baseEnv(), ...(await setup.env(ctx)), BENCH_KEY_PREFIX: `otel-agent-profile:${process.pid}:`, ...extraEnv };
+    const app = spawnTracked(process.execPath, ['--cpu-prof', '--cpu-prof-dir', sub, '--import', path.join(HELPERS, 'exit-on-sigusr2.mjs'), ...setup.args, APP], { cwd: REPO, env });
+    const port = await waitForListening(app);
+    const load = await startLoad();
+    const url = `http://127.0.0.1:${port}`;
+    await load.run({ mode: 'saturate', url, connections: Number(values.connections), seconds: 2, keyBase: 0 });
+    const result = await load.run({ mode: 'saturate', url, connections: Number(values.connections), seconds, keyBase: 10_000_000 });
+    await load.close();
+    console.log(`\nload: ${result.rps.toFixed(0)} req/s, p99 ${result.p99.toFixed(2)} ms over ${seconds} s (profiling slows the app)`);
+    app.kill('SIGUSR2');
+    await Promise.race([app.exited, sleep(15_000)]);
+    await stop(app);
+    const file = await waitFor(() => newestProfile(sub), 5000, 'the profile').catch(() => undefined);
+    if (file) report(file, `under load, ${setup.label} (includes the 2 s warm-up and idle time)`);
+  }
+  console.log(values.keep ? `\nprofiles kept in ${dir}` : '');
+} finally {
+  if (!values.keep) rmSync(dir, { recursive: true, force: true });
+  await cleanup();
+}
+process.exit(0);
