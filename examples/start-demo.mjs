@@ -4,7 +4,8 @@
 // Postgres: DATABASE_URL if set, else an embedded PGlite served over a local socket, so the real
 // `pg` driver (and the agent's pg instrumentation) talk to it. Redis: REDIS_URL if set, else
 // 127.0.0.1:6379 if a Redis answers there, else none (the service runs without a cache and
-// /health reports the cache as failing, the service as degraded).
+// /health reports the cache as failing, the service as degraded). LLM: the OpenAI API with
+// OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible gateway), else a local stand-in.
 // DEMO_DURATION_SECONDS=N stops everything after N seconds (used by the test of this script).
 import { spawn } from 'node:child_process';
 import * as net from 'node:net';
@@ -32,6 +33,7 @@ function redisAnswers(host, port) {
 }
 
 let pglite;
+let llm;
 let databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) {
   const { PGlite } = await import('@electric-sql/pglite');
@@ -60,6 +62,22 @@ if (process.env.REDIS_URL) {
   env.TUTOR_OTEL_HEALTH_REDIS_URL = 'redis://127.0.0.1:6379';
   env.TUTOR_OTEL_HEALTH_CRITICAL ??= 'database';
   say('Redis: none answered on 127.0.0.1:6379; running without a cache (/health shows it)');
+}
+
+if (process.env.OPENAI_API_KEY) {
+  say('LLM: OpenAI API with OPENAI_API_KEY' + (process.env.OPENAI_BASE_URL ? ` at ${process.env.OPENAI_BASE_URL}` : ''));
+} else {
+  // No key: a local stand-in speaking OpenAI's wire format, so the AI metrics have data.
+  const { startLlmStandIn } = await import('./llm-stand-in.mjs');
+  llm = await startLlmStandIn();
+  const host = `127.0.0.1:${llm.port}`;
+  Object.assign(env, {
+    OPENAI_API_KEY: 'demo-key',
+    OPENAI_BASE_URL: `http://${host}/v1`,
+    TUTOR_OTEL_AI_PROVIDERS: `${host}=openai`,
+    TUTOR_OTEL_AI_INCLUDE_USAGE_HOSTS: host,
+  });
+  say(`LLM: a local OpenAI-compatible stand-in on ${host} (set OPENAI_API_KEY to use the real API)`);
 }
 
 const service = spawn(process.execPath, ['--import', path.join(root, 'dist/register.js'), path.join(root, 'examples/tutoring-service/server.mjs')], {
@@ -96,6 +114,15 @@ function startTraffic(base) {
       fetch(`${base}/api/students/${n % 7}/progress`),
       fetch(`${base}/api/recommendations`),
     ];
+    if (n % 5 === 0) {
+      calls.push(
+        fetch(`${base}/api/lessons/${lesson}/hint`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ question: 'Where do I begin?', stream: n % 10 !== 0 }),
+        }),
+      );
+    }
     Promise.allSettled(calls).then((results) => results.forEach((r) => r.status === 'fulfilled' && r.value.body?.cancel()));
   }, 200);
   return timer;
@@ -108,8 +135,12 @@ async function stop(code = 0) {
   clearInterval(traffic);
   if (service.exitCode === null) {
     service.kill('SIGTERM');
+    // The service closes gracefully; if a request hangs, do not wait for ever.
+    const force = setTimeout(() => service.kill('SIGKILL'), 10_000);
     await new Promise((r) => service.once('exit', r));
+    clearTimeout(force);
   }
+  llm?.server.close();
   if (pglite) {
     await pglite.server.stop().catch(() => {});
     await pglite.db.close().catch(() => {});

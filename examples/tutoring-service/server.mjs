@@ -54,6 +54,33 @@ app.get('/api/students/:id/progress', async (req, res, next) => {
   }
 });
 
+// A tutor hint from an LLM (OpenAI's API, or any compatible one at OPENAI_BASE_URL), streamed.
+let openai;
+if (process.env.OPENAI_API_KEY) {
+  const { default: OpenAI } = await import('openai');
+  openai = new OpenAI({ baseURL: process.env.OPENAI_BASE_URL, maxRetries: 1 });
+}
+
+app.post('/api/lessons/:id/hint', async (req, res, next) => {
+  if (!openai) return res.status(503).json({ error: 'no LLM configured' });
+  try {
+    const messages = [
+      { role: 'system', content: 'You are a patient maths tutor. Give one short hint.' },
+      { role: 'user', content: `Lesson ${Number(req.params.id)}: ${String(req.body?.question ?? 'How do I start?')}` },
+    ];
+    if (req.body?.stream === false) {
+      const completion = await openai.chat.completions.create({ model: process.env.TUTOR_MODEL ?? 'gpt-4o-mini', messages });
+      return res.json({ hint: completion.choices[0]?.message?.content ?? '' });
+    }
+    const stream = await openai.chat.completions.create({ model: process.env.TUTOR_MODEL ?? 'gpt-4o-mini', messages, stream: true });
+    let hint = '';
+    for await (const chunk of stream) hint += chunk.choices[0]?.delta?.content ?? '';
+    res.json({ hint });
+  } catch (error) {
+    next(error);
+  }
+});
+
 // A route that sometimes fails, so the error-rate panels have something to show.
 app.get('/api/recommendations', (req, res) => {
   if (Math.random() < 0.2) return res.status(503).json({ error: 'recommender unavailable' });

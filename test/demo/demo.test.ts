@@ -39,8 +39,17 @@ describe('npm start demo', () => {
     expect(health.service).toBe('tutoring-demo');
     expect(health.checks.database.status).toBe('pass');
 
+    // AI metrics from the tutor-hint route through the real openai SDK (a local stand-in API without a key).
+    const ai = await waitFor(async () => {
+      const parsed = parsePrometheusText(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text());
+      return total(parsed, 'ai_generation_total', { provider: 'openai', status: 'success' }) >= 2 ? parsed : undefined;
+    }, 60_000, 'AI generations on /metrics');
+    expect(total(ai, 'openai_tokens_used_total', { token_type: 'output' })).toBeGreaterThan(0);
+    expect(total(ai, 'ai_cost_usd_total')).toBeGreaterThan(0);
+    expect(output).toContain('OpenAI-compatible stand-in');
+
     child.kill('SIGTERM');
     const code = await new Promise((resolve) => child!.once('exit', resolve));
     expect(code).toBe(0);
-  });
+  }, 240_000);
 });
