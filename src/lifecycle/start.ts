@@ -83,6 +83,19 @@ export function start(): void {
   if (tracesOn) for (const name of names) for (const pkg of TRACED_PACKAGES[name]) hookedPackages.add(pkg);
   const esmHook = installEsmHook([...hookedPackages]);
 
+  // Tracing first: upstream instrumentations re-wrap what they find already wrapped by another
+  // hand, so the agent's own metric patches must go on top of theirs, not under.
+  let tracing: Tracing | undefined;
+  if (tracesOn) {
+    try {
+      const { startTracing } = require('../tracing/tracing') as typeof import('../tracing/tracing');
+      const instrumentationMeters = config.semconvMetrics ? pipeline.provider : otelMetrics.getMeterProvider();
+      tracing = startTracing(config, names, instrumentationMeters, pipeline.provider, extraSpanProcessors);
+      flushers.unshift(tracing.flush);
+    } catch (error) {
+      log.warn(`tracing could not start (${describeError(error)}); metrics and health go on without it`);
+    }
+  }
   if (names.has('pg')) instrumentPg(new DbMetrics(meter), dependencies);
   if (names.has('ioredis')) instrumentIoredis(new CacheMetrics(meter), dependencies);
   if (names.has('http')) {
@@ -102,17 +115,6 @@ export function start(): void {
     }
   }
 
-  let tracing: Tracing | undefined;
-  if (tracesOn) {
-    try {
-      const { startTracing } = require('../tracing/tracing') as typeof import('../tracing/tracing');
-      const instrumentationMeters = config.semconvMetrics ? pipeline.provider : otelMetrics.getMeterProvider();
-      tracing = startTracing(config, names, instrumentationMeters, pipeline.provider, extraSpanProcessors);
-      flushers.unshift(tracing.flush);
-    } catch (error) {
-      log.warn(`tracing could not start (${describeError(error)}); metrics and health go on without it`);
-    }
-  }
   if (sentry && sentrySetup !== undefined) {
     try {
       sentry.startSentry(context);

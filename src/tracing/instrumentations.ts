@@ -50,7 +50,8 @@ const LOADERS: Partial<Record<InstrumentationName, () => Instrumentation>> = {
   },
   ioredis: () => {
     const { IORedisInstrumentation } = require('@opentelemetry/instrumentation-ioredis') as typeof import('@opentelemetry/instrumentation-ioredis');
-    return new IORedisInstrumentation({ requireParentSpan: false });
+    // Commands outside a request (the client's own handshake, background jobs) make no root spans.
+    return new IORedisInstrumentation({ requireParentSpan: true });
   },
   express: () => {
     const { ExpressInstrumentation } = require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');

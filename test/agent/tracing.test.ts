@@ -40,9 +40,15 @@ describe('traces over OTLP http/json', () => {
     const server = spans.find((s) => s.kind === 2 && s.attributes['http.route'] === '/api/lessons/:id');
     expect(server, JSON.stringify(spans.map((s) => s.name))).toBeDefined();
     const inTrace = spans.filter((s) => s.traceId === server!.traceId);
-    expect(inTrace.some((s) => s.attributes['db.system.name'] === 'postgresql' || s.attributes['db.system'] === 'postgresql')).toBe(true);
+    // One span per query: the agent's own pg patch must not make upstream's wrap twice.
+    expect(inTrace.filter((s) => s.attributes['db.system.name'] === 'postgresql' || s.attributes['db.system'] === 'postgresql')).toHaveLength(1);
     expect(inTrace.some((s) => s.attributes['db.system.name'] === 'redis' || s.attributes['db.system'] === 'redis')).toBe(true);
     expect(server!.resource['service.name']).toBe('traced-express');
+  });
+
+  it('makes no root spans for the Redis client handshake', () => {
+    const roots = sink.spans().filter((s) => !s.parentSpanId);
+    expect(roots.every((s) => s.kind === 2)).toBe(true);
   });
 
   it("does not trace the agent's own endpoints or health probes", () => {
