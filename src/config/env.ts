@@ -27,7 +27,9 @@ export const DEFAULTS = {
   metricsPort: 9464,
   logLevel: 'info' as LogLevel,
   httpRouteLimit: 200,
-  shutdownTimeoutMs: 2000,
+  // Flush time on SIGTERM, leaving room so the process is gone within 2 s even when every
+  // destination is down (the OTLP exporter retries refused connections until the deadline).
+  shutdownTimeoutMs: 1500,
   healthTimeoutMs: 1000,
   healthSlowMs: 500,
   otlpEndpoint: 'http://localhost:4318',

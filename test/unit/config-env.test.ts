@@ -24,7 +24,7 @@ describe('readConfig defaults', () => {
     expect([...config.instrumentations].sort()).toEqual([...ALL_INSTRUMENTATIONS].sort());
     expect(config.httpRouteLimit).toBe(200);
     expect(config.semconvMetrics).toBe(false);
-    expect(config.shutdownTimeoutMs).toBe(2000);
+    expect(config.shutdownTimeoutMs).toBe(1500);
     expect(config.health.timeoutMs).toBe(1000);
     expect(config.health.slowMs).toBe(500);
     expect(config.health.databaseUrl).toBeUndefined();
@@ -125,9 +125,9 @@ const VARIABLES: VariableCase[] = [
   {
     variable: 'TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS',
     bad: [...NUMBERS_BAD, '30001', '2s', '2000.0'],
-    shownDefault: '2000',
+    shownDefault: '1500',
     pick: (c) => c.shutdownTimeoutMs,
-    defaultValue: 2000,
+    defaultValue: 1500,
   },
   {
     variable: 'TUTOR_OTEL_HEALTH_TIMEOUT_MS',
