@@ -14,6 +14,8 @@ import { classifyReply } from './utils';
 
 const PATCHED = Symbol.for('@tutor/otel-agent.ioredis');
 const COUNTED = Symbol('otel-agent.counted');
+/** Clients already registered for the health checks: the lookup then costs nothing per command. */
+const noted = new WeakSet<object>();
 
 type AnyFunction = (...args: unknown[]) => unknown;
 
@@ -82,6 +84,8 @@ function countCommand(command: RedisCommand, metrics: CacheMetrics): void {
 }
 
 function noteServer(client: RedisClient, dependencies: DependencyRegistry): void {
+  if (noted.has(client)) return;
+  noted.add(client);
   const options = client.options;
   if (!options) return;
   const endpoint: RedisEndpoint = {
