@@ -78,30 +78,11 @@ export class BoundedLabel {
   }
 }
 
-/**
- * Folded paths of recent requests: most traffic repeats a few paths, so this skips the per-segment
- * regular expressions. Cleared when full, so a flood of distinct paths cannot grow it.
- */
-const foldedCache = new Map<string, string>();
-const FOLDED_CACHE_SIZE = 1000;
-
-function foldPathCached(rawUrl: string): string {
-  const cut = rawUrl.indexOf('?');
-  const path = cut >= 0 ? rawUrl.slice(0, cut) : rawUrl;
-  let folded = foldedCache.get(path);
-  if (folded === undefined) {
-    folded = foldPath(path);
-    if (foldedCache.size >= FOLDED_CACHE_SIZE) foldedCache.clear();
-    foldedCache.set(path, folded);
-  }
-  return folded;
-}
-
 /** The route label for a finished request, before the cap. */
 export function routeLabel(template: string | undefined, rawUrl: string | undefined, statusCode: number): string {
   if (template) return template;
   if (statusCode === 404) return NOT_FOUND_ROUTE;
-  return foldPathCached(rawUrl ?? '/');
+  return foldPath(rawUrl ?? '/');
 }
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
