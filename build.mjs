@@ -4,7 +4,7 @@
 // when the agent `require`s it. Kept outside the bundle:
 // - import-in-the-middle: Node loads its ESM hook files by path;
 // - require-in-the-middle: it patches Node's module loader and is small;
-// - @sentry/* and the OTLP proto exporter: the Sentry code resolves files inside them at run time.
+// - @sentry/*: the Sentry code resolves files inside @sentry/node at run time.
 import { build } from 'esbuild';
 import { rmSync, writeFileSync } from 'node:fs';
 
@@ -16,7 +16,7 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node22',
-  external: ['import-in-the-middle', 'import-in-the-middle/*', 'require-in-the-middle', '@sentry/*', '@opentelemetry/exporter-trace-otlp-proto'],
+  external: ['import-in-the-middle', 'import-in-the-middle/*', 'require-in-the-middle', '@sentry/*'],
   logLevel: 'warning',
   legalComments: 'eof',
 });

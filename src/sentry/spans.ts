@@ -23,7 +23,6 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
-import { createRequire } from 'node:module';
 import type { SentryMetrics } from './metrics';
 import { isAiContentEvent, type Scrubber } from './scrub';
 import { createPoster, retryAfterMs, type Poster } from './transport';
@@ -37,10 +36,9 @@ interface TraceSerializer {
   serializeRequest(spans: ReadableSpan[]): Uint8Array | undefined;
 }
 
-/** The OTLP protobuf serializer the agent's OTLP exporter uses (a dependency of it). */
+/** The OTLP protobuf serializer the agent's OTLP exporter uses too (one copy, in the bundle). */
 function loadSerializer(): TraceSerializer {
-  const fromExporter = createRequire(require.resolve('@opentelemetry/exporter-trace-otlp-proto'));
-  return (fromExporter('@opentelemetry/otlp-transformer') as { ProtobufTraceSerializer: TraceSerializer }).ProtobufTraceSerializer;
+  return (require('@opentelemetry/otlp-transformer') as { ProtobufTraceSerializer: TraceSerializer }).ProtobufTraceSerializer;
 }
 
 /** What is known about a server span that ended with an exception. */
