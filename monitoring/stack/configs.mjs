@@ -12,6 +12,23 @@ export const MONITORING = path.join(ROOT, 'monitoring');
 export const COLLECTOR = path.join(ROOT, 'collector');
 
 /** Every port the stack listens on: the environment variable that changes it, and its default. */
+/** Finds an executable on PATH, trying each name in turn (Debian and upstream names differ). */
+export function which(...names) {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
+  for (const name of names) {
+    for (const dir of dirs) {
+      const candidate = path.join(dir, name);
+      try {
+        fs.accessSync(candidate, fs.constants.X_OK);
+        if (fs.statSync(candidate).isFile()) return candidate;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return undefined;
+}
+
 export const PORTS = {
   prometheus: ['PROMETHEUS_PORT', 9090],
   alertmanager: ['ALERTMANAGER_PORT', 9093],

@@ -27,6 +27,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  which,
   MONITORING,
   PORTS,
   ROOT,
@@ -46,21 +47,6 @@ const INSTALL = 'bash .ci/install-monitoring-tools.sh';
 
 // ------------------------------------------------------------------------------------- binaries
 
-function which(...names) {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  for (const name of names) {
-    for (const dir of dirs) {
-      const candidate = path.join(dir, name);
-      try {
-        fs.accessSync(candidate, fs.constants.X_OK);
-        if (fs.statSync(candidate).isFile()) return candidate;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
-}
 
 const REQUIRED = [
   { key: 'prometheus', names: ['prometheus'], pkg: 'prometheus', upstream: 'prometheus' },

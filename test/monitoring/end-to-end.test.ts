@@ -38,7 +38,7 @@ import {
   sleep,
   start,
   tempDir,
-  testAlertmanagerConfig,
+  startTestAlertmanager,
   tools,
   waitFor,
   waitReady,
@@ -191,17 +191,10 @@ describeWithTools(
       });
 
       // --- Alertmanager: the shipped routes and inhibit rules, receivers replaced by the webhook
-      const amPort = await freePort();
-      fs.writeFileSync(path.join(dir, 'alertmanager.yml'), JSON.stringify(testAlertmanagerConfig(sink, 'never')));
-      const amProc = start('alertmanager', tools().alertmanager!, [
-        `--config.file=${path.join(dir, 'alertmanager.yml')}`,
-        `--storage.path=${path.join(dir, 'alertmanager-data')}`,
-        `--web.listen-address=127.0.0.1:${amPort}`,
-        '--cluster.listen-address=',
-      ]);
-      procs.push(amProc);
-      am = `http://127.0.0.1:${amPort}`;
-      await waitReady(amProc, `${am}/-/ready`, 90_000);
+      const alertmanager = await startTestAlertmanager(dir, sink, 90_000);
+      procs.push(alertmanager.proc);
+      am = alertmanager.url;
+      const amPort = alertmanager.port;
 
       // --- the test-only overlay of the shipped rules: `for:` shortened, nothing else
       fs.writeFileSync(path.join(dir, 'alerts.yml'), JSON.stringify(rulesWithShortFor(TEST_FOR)));

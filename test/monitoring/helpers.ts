@@ -12,6 +12,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'vitest';
 import { freePort, waitFor as pollUntil } from '../helpers/ports';
+// @ts-expect-error plain ESM shared with `npm run stack`, no type declarations
+import { which } from '../../monitoring/stack/configs.mjs';
 
 export const REPO = path.resolve(__dirname, '../..');
 export const MONITORING = path.join(REPO, 'monitoring');
@@ -20,22 +22,8 @@ export const IN_CI = process.env.CI === 'true';
 
 // ------------------------------------------------------------------------------------------ tools
 
-/** Finds an executable on PATH, trying each name in turn (Debian and upstream names differ). */
-export function which(...names: string[]): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter(Boolean);
-  for (const name of names) {
-    for (const dir of dirs) {
-      const candidate = path.join(dir, name);
-      try {
-        fs.accessSync(candidate, fs.constants.X_OK);
-        if (fs.statSync(candidate).isFile()) return candidate;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
-}
+/** Finds an executable on PATH, trying each name in turn (shared with `npm run stack`). */
+export { which };
 
 /** A python3 on PATH that can `import yaml` (Debian's python3-yaml), used as the YAML parser. */
 function findPythonWithYaml(): string | undefined {
@@ -252,6 +240,24 @@ export async function waitReady(proc: Proc, url: string, timeoutMs = 60_000): Pr
     },
     timeoutMs,
   );
+}
+
+/**
+ * The real Alertmanager with the shipped routes and inhibitions, every receiver replaced by the
+ * test's webhook, on a free port with its data in `dir`; gossip off.
+ */
+export async function startTestAlertmanager(dir: string, sink: WebhookSink, timeoutMs = 60_000): Promise<{ proc: Proc; url: string; port: number }> {
+  const port = await freePort();
+  fs.writeFileSync(path.join(dir, 'alertmanager.yml'), JSON.stringify(testAlertmanagerConfig(sink, 'never')));
+  const proc = start('alertmanager', tools().alertmanager!, [
+    `--config.file=${path.join(dir, 'alertmanager.yml')}`,
+    `--storage.path=${path.join(dir, 'alertmanager-data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--cluster.listen-address=',
+  ]);
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(proc, `${url}/-/ready`, timeoutMs);
+  return { proc, url, port };
 }
 
 // ------------------------------------------------------------------------------------------- HTTP

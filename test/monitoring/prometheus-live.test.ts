@@ -15,7 +15,6 @@
  * search instance stops (AgentScrapeFailing, not ServiceDown).
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { FakeTarget, IDLE, fakeAgent, type Profile } from './fake-targets';
@@ -30,10 +29,11 @@ import {
   freePort,
   getJson,
   loadAlertRules,
+  reachable,
   readYaml,
   start,
   tempDir,
-  testAlertmanagerConfig,
+  startTestAlertmanager,
   tools,
   waitFor,
   waitReady,
@@ -90,20 +90,6 @@ const SEARCH: Profile = {
   activeConnections: 5,
 };
 
-async function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port, timeout: 2_000 });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
 
 interface PromAlert {
   labels: Record<string, string>;
@@ -176,17 +162,10 @@ describeWithTools(
       }
 
       // --- Alertmanager with the shipped routes, receivers replaced by this test's webhook
-      const amPort = await freePort();
-      fs.writeFileSync(path.join(dir, 'alertmanager.yml'), JSON.stringify(testAlertmanagerConfig(sink, 'never')));
-      const amProc = start('alertmanager', tools().alertmanager!, [
-        `--config.file=${path.join(dir, 'alertmanager.yml')}`,
-        `--storage.path=${path.join(dir, 'am-data')}`,
-        `--web.listen-address=127.0.0.1:${amPort}`,
-        '--cluster.listen-address=',
-      ]);
-      procs.push(amProc);
-      am = `http://127.0.0.1:${amPort}`;
-      await waitReady(amProc, `${am}/-/ready`);
+      const alertmanager = await startTestAlertmanager(dir, sink);
+      procs.push(alertmanager.proc);
+      am = alertmanager.url;
+      const amPort = alertmanager.port;
 
       // --- the shipped rules, `for:` shortened and nothing else changed
       const rules = loadAlertRules();
