@@ -39,6 +39,7 @@ import {
   start,
   tempDir,
   startTestAlertmanager,
+  startTestPrometheus,
   tools,
   waitFor,
   waitReady,
@@ -191,8 +192,7 @@ describeWithTools(
       });
 
       // --- Alertmanager: the shipped routes and inhibit rules, receivers replaced by the webhook
-      const alertmanager = await startTestAlertmanager(dir, sink, 90_000);
-      procs.push(alertmanager.proc);
+      const alertmanager = await startTestAlertmanager(dir, sink, procs, 90_000);
       am = alertmanager.url;
       const amPort = alertmanager.port;
 
@@ -240,17 +240,8 @@ describeWithTools(
       }
       expect(dropped.sort(), 'only the jobs without a binary here are left out').toEqual([...NOT_RUN_HERE].sort());
       config.scrape_configs = jobs;
-      fs.writeFileSync(path.join(dir, 'prometheus.yml'), JSON.stringify(config, null, 2));
-
-      const promProc = start('prometheus', tools().prometheus!, [
-        `--config.file=${path.join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        '--log.level=warn',
-      ]);
-      procs.push(promProc);
+      await startTestPrometheus(dir, config, promPort, procs);
       prom = new PrometheusApi(`http://127.0.0.1:${promPort}`);
-      await waitReady(promProc, `${prom.base}/-/ready`, 90_000);
     }, 240_000);
 
     afterAll(async () => {

@@ -243,10 +243,27 @@ export async function waitReady(proc: Proc, url: string, timeoutMs = 60_000): Pr
 }
 
 /**
- * The real Alertmanager with the shipped routes and inhibitions, every receiver replaced by the
- * test's webhook, on a free port with its data in `dir`; gossip off.
+ * The real Prometheus with `config` (written to `dir`), listening on 127.0.0.1:`port`, data in `dir`;
+ * added to `procs` at once (so a failed start is still cleaned up), resolves once it answers ready.
  */
-export async function startTestAlertmanager(dir: string, sink: WebhookSink, timeoutMs = 60_000): Promise<{ proc: Proc; url: string; port: number }> {
+export async function startTestPrometheus(dir: string, config: object, port: number, procs: Proc[], timeoutMs = 90_000): Promise<Proc> {
+  fs.writeFileSync(path.join(dir, 'prometheus.yml'), JSON.stringify(config, null, 2));
+  const proc = start('prometheus', tools().prometheus!, [
+    `--config.file=${path.join(dir, 'prometheus.yml')}`,
+    `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--log.level=warn',
+  ]);
+  procs.push(proc);
+  await waitReady(proc, `http://127.0.0.1:${port}/-/ready`, timeoutMs);
+  return proc;
+}
+
+/**
+ * The real Alertmanager with the shipped routes and inhibitions, every receiver replaced by the
+ * test's webhook, on a free port with its data in `dir`; gossip off; added to `procs` at once.
+ */
+export async function startTestAlertmanager(dir: string, sink: WebhookSink, procs: Proc[], timeoutMs = 60_000): Promise<{ proc: Proc; url: string; port: number }> {
   const port = await freePort();
   fs.writeFileSync(path.join(dir, 'alertmanager.yml'), JSON.stringify(testAlertmanagerConfig(sink, 'never')));
   const proc = start('alertmanager', tools().alertmanager!, [
@@ -255,6 +272,7 @@ export async function startTestAlertmanager(dir: string, sink: WebhookSink, time
     `--web.listen-address=127.0.0.1:${port}`,
     '--cluster.listen-address=',
   ]);
+  procs.push(proc);
   const url = `http://127.0.0.1:${port}`;
   await waitReady(proc, `${url}/-/ready`, timeoutMs);
   return { proc, url, port };

@@ -34,6 +34,7 @@ import {
   start,
   tempDir,
   startTestAlertmanager,
+  startTestPrometheus,
   tools,
   waitFor,
   waitReady,
@@ -162,8 +163,7 @@ describeWithTools(
       }
 
       // --- Alertmanager with the shipped routes, receivers replaced by this test's webhook
-      const alertmanager = await startTestAlertmanager(dir, sink);
-      procs.push(alertmanager.proc);
+      const alertmanager = await startTestAlertmanager(dir, sink, procs);
       am = alertmanager.url;
       const amPort = alertmanager.port;
 
@@ -233,17 +233,8 @@ describeWithTools(
       ];
       jobs.push(k8s);
       config.scrape_configs = jobs;
-      fs.writeFileSync(path.join(dir, 'prometheus.yml'), JSON.stringify(config, null, 2));
-
-      const promProc = start('prometheus', tools().prometheus!, [
-        `--config.file=${path.join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
-        `--web.listen-address=127.0.0.1:${promPort}`,
-        '--log.level=warn',
-      ]);
-      procs.push(promProc);
+      await startTestPrometheus(dir, config, promPort, procs);
       prom = `http://127.0.0.1:${promPort}`;
-      await waitReady(promProc, `${prom}/-/ready`, 90_000);
     }, 180_000);
 
     afterAll(async () => {
