@@ -71,15 +71,23 @@ export function registerRuntimeMetrics(meter: Meter): () => void {
   );
 
   gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds', () => startTimeSeconds, 's');
-  gauge('process_resident_memory_bytes', 'Resident set size, in bytes', () => process.memoryUsage.rss(), 'By');
   gauge('process_memory_limit_bytes', 'Memory limit of the cgroup (container) the process runs in, in bytes; absent when unlimited', () => memoryLimit, 'By');
 
-  // One heap reading per scrape serves the three heap gauges.
-  let heap: NodeJS.MemoryUsage | undefined;
-  const readHeap = () => (heap = process.memoryUsage());
-  gauge('nodejs_heap_size_total_bytes', 'V8 heap size, in bytes', () => readHeap().heapTotal, 'By');
-  gauge('nodejs_heap_size_used_bytes', 'V8 heap in use, in bytes', () => (heap ?? readHeap()).heapUsed, 'By');
-  gauge('nodejs_external_memory_bytes', 'Memory of C++ objects bound to JavaScript objects, in bytes', () => (heap ?? readHeap()).external, 'By');
+  // One memory reading per scrape serves the RSS and heap gauges together.
+  const rss = meter.createObservableGauge('process_resident_memory_bytes', { description: 'Resident set size, in bytes', unit: 'By' });
+  const heapTotal = meter.createObservableGauge('nodejs_heap_size_total_bytes', { description: 'V8 heap size, in bytes', unit: 'By' });
+  const heapUsed = meter.createObservableGauge('nodejs_heap_size_used_bytes', { description: 'V8 heap in use, in bytes', unit: 'By' });
+  const external = meter.createObservableGauge('nodejs_external_memory_bytes', { description: 'Memory of C++ objects bound to JavaScript objects, in bytes', unit: 'By' });
+  meter.addBatchObservableCallback(
+    guard('runtime memory', (result) => {
+      const memory = process.memoryUsage();
+      result.observe(rss, memory.rss);
+      result.observe(heapTotal, memory.heapTotal);
+      result.observe(heapUsed, memory.heapUsed);
+      result.observe(external, memory.external);
+    }),
+    [rss, heapTotal, heapUsed, external],
+  );
   gauge('nodejs_heap_size_limit_bytes', 'V8 heap size limit (--max-old-space-size), in bytes', () => heapLimit, 'By');
 
   // Event-loop delay, sampled by Node every 10 ms; reported since the previous scrape.
