@@ -3,7 +3,8 @@
  * few bytes of RESP this takes instead of borrowing one of the app's client connections.
  */
 import * as net from 'node:net';
-import * as tls from 'node:tls';
+// node:tls is loaded only for a rediss:// probe: the agent's start-up does not pay for it.
+import type * as tls from 'node:tls';
 import { AGENT_INTERNAL } from '../lifecycle/internal';
 import { withTimeout } from './dependencies';
 
@@ -60,7 +61,7 @@ export function redisProbe(endpoint: RedisEndpoint) {
       socket = endpoint.path
         ? net.connect({ path: endpoint.path }, onConnect)
         : endpoint.tls
-          ? tls.connect(
+          ? (require('node:tls') as typeof tls).connect(
               { host: endpoint.host, port: endpoint.port, servername: endpoint.host, ...(typeof endpoint.tls === 'object' ? endpoint.tls : {}) },
               onConnect,
             )
