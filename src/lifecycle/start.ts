@@ -15,6 +15,7 @@ import { redisEndpointFromUrl, redisKey, redisProbe } from '../health/redis-prob
 import { startAgentServer } from '../health/server';
 import { createRouteTemplateLookup, watchExpressRoutes, watchFastifyRoutes } from '../instrumentations/frameworks/route-template';
 import { instrumentHttpServer } from '../instrumentations/http/server';
+import { traceHttpServer } from '../instrumentations/http/server-spans';
 import { instrumentIoredis } from '../instrumentations/ioredis/instrumentation';
 import { installEsmHook } from '../instrumentations/module-hooks';
 import { instrumentPg } from '../instrumentations/pg/instrumentation';
@@ -83,8 +84,8 @@ export function start(): void {
   if (tracesOn) for (const name of names) for (const pkg of TRACED_PACKAGES[name]) hookedPackages.add(pkg);
   const esmHook = installEsmHook([...hookedPackages]);
 
-  // Tracing first: upstream instrumentations re-wrap what they find already wrapped by another
-  // hand, so the agent's own metric patches must go on top of theirs, not under.
+  // Tracing first: the patches below take its tracer, and the upstream instrumentations it loads
+  // (outgoing HTTP, Express, Fastify) re-wrap what they find already wrapped by another hand.
   let tracing: Tracing | undefined;
   if (tracesOn) {
     try {
@@ -96,13 +97,15 @@ export function start(): void {
       log.warn(`tracing could not start (${describeError(error)}); metrics and health go on without it`);
     }
   }
-  if (names.has('pg')) instrumentPg(new DbMetrics(meter), dependencies);
-  if (names.has('ioredis')) instrumentIoredis(new CacheMetrics(meter), dependencies);
+  const tracer = tracing?.tracer;
+  if (names.has('pg')) instrumentPg(new DbMetrics(meter), dependencies, tracer);
+  if (names.has('ioredis')) instrumentIoredis(new CacheMetrics(meter), dependencies, tracer);
   if (names.has('http')) {
     if (names.has('fastify')) watchFastifyRoutes();
     if (names.has('express')) watchExpressRoutes();
     const templates = createRouteTemplateLookup({ express: names.has('express'), fastify: names.has('fastify') });
     instrumentHttpServer(new HttpServerMetrics(meter, config.httpRouteLimit), templates);
+    if (tracer) traceHttpServer(tracer, templates);
   }
   watchAppListening();
   registerRuntimeMetrics(meter);

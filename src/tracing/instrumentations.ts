@@ -1,12 +1,13 @@
 /**
- * The upstream OpenTelemetry instrumentations that make spans. Loaded only when traces are
- * exported, and only those enabled: each `require` here is deferred until it is needed, since
- * loading all of auto-instrumentations-node costs about half a second at start.
+ * The upstream OpenTelemetry instrumentations the agent still uses for spans: outgoing HTTP
+ * (http.request and fetch, which inject traceparent), and the Express and Fastify middleware
+ * spans. Incoming HTTP, pg and ioredis spans are the agent's own (instrumentations/http,
+ * pg, ioredis), made by the hooks that already time them for the metrics, with the sampler asked
+ * first. Loaded only when traces are exported, and only those enabled: each `require` here is
+ * deferred until it is needed.
  */
-import type { IncomingMessage } from 'node:http';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { InstrumentationName } from '../config/instrumentation-names';
-import { agentServers } from '../lifecycle/internal';
 
 interface Instrumentation {
   setTracerProvider(provider: TracerProvider): void;
@@ -27,31 +28,14 @@ export const SENSITIVE_QUERY_PARAMS = [
 
 /** Upstream span instrumentations; the AI meters make their own generation spans. */
 const LOADERS: Partial<Record<InstrumentationName, () => Instrumentation>> = {
+  // Outgoing requests only: the server side is instrumentations/http/server-spans.ts.
   http: () => {
     const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
-    return new HttpInstrumentation({
-      redactedQueryParamsServer: SENSITIVE_QUERY_PARAMS,
-      redactedQueryParams: SENSITIVE_QUERY_PARAMS,
-      // The agent's own endpoints are not the app's traffic.
-      ignoreIncomingRequestHook: (request: IncomingMessage) => {
-        const server = (request.socket as { server?: object } | undefined)?.server;
-        return server !== undefined && agentServers.has(server);
-      },
-    });
+    return new HttpInstrumentation({ disableIncomingRequestInstrumentation: true, redactedQueryParams: SENSITIVE_QUERY_PARAMS });
   },
   undici: () => {
     const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
     return new UndiciInstrumentation();
-  },
-  pg: () => {
-    const { PgInstrumentation } = require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
-    // SQL text is kept (parameter values never are); the pool's connect spans are noise.
-    return new PgInstrumentation({ enhancedDatabaseReporting: false, ignoreConnectSpans: true });
-  },
-  ioredis: () => {
-    const { IORedisInstrumentation } = require('@opentelemetry/instrumentation-ioredis') as typeof import('@opentelemetry/instrumentation-ioredis');
-    // Commands outside a request (the client's own handshake, background jobs) make no root spans.
-    return new IORedisInstrumentation({ requireParentSpan: true });
   },
   express: () => {
     const { ExpressInstrumentation } = require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
@@ -67,8 +51,8 @@ const LOADERS: Partial<Record<InstrumentationName, () => Instrumentation>> = {
 export const TRACED_PACKAGES: Record<InstrumentationName, string[]> = {
   http: ['http', 'https'],
   undici: [],
-  pg: ['pg', 'pg-pool'],
-  ioredis: ['ioredis'],
+  pg: [], // the agent's own patch, hooked whenever pg is enabled
+  ioredis: [],
   express: ['express', 'router'],
   fastify: ['fastify'],
   openai: [],

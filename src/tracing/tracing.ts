@@ -3,7 +3,7 @@
  * it off, no tracer provider is registered: instrumentation-free code paths stay untouched and
  * no span is ever created.
  */
-import { context, propagation, trace, type MeterProvider } from '@opentelemetry/api';
+import { context, propagation, trace, type MeterProvider, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, suppressTracing, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -23,6 +23,8 @@ import { buildSampler } from './sampler';
 
 export interface Tracing {
   provider: TracerProvider;
+  /** The agent's own spans (HTTP server, pg, ioredis). */
+  tracer: Tracer;
   /** Sends what is buffered; resolves when done or when the exporter gives up. */
   flush(): Promise<void>;
   shutdown(): Promise<void>;
@@ -84,6 +86,7 @@ export function startTracing(
 
   return {
     provider,
+    tracer: provider.getTracer('@tutor/otel-agent'),
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
   };

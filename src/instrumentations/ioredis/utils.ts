@@ -55,3 +55,19 @@ export function classifyReply(command: string, args: readonly unknown[], reply: 
 
   return [{ result: isEmpty(reply) ? 'miss' : 'hit', count: 1 }];
 }
+
+/**
+ * Attributes of a Redis command span. Keys and values are left out: keys routinely carry user
+ * ids, e-mail addresses and session tokens, and the command name is what a trace view needs.
+ */
+export function redisSpanAttributes(
+  command: string,
+  options: { host?: string; port?: number; path?: string; db?: number } | undefined,
+): Record<string, string | number> {
+  const attributes: Record<string, string | number> = { 'db.system.name': 'redis', 'db.operation.name': command };
+  if (options?.path) attributes['server.address'] = options.path;
+  else if (options?.host) attributes['server.address'] = options.host;
+  if (!options?.path && typeof options?.port === 'number') attributes['server.port'] = options.port;
+  if (typeof options?.db === 'number') attributes['db.namespace'] = String(options.db);
+  return attributes;
+}

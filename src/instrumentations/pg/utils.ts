@@ -57,3 +57,31 @@ export function queryText(first: unknown): unknown {
   if (typeof first === 'object' && first !== null) return (first as { text?: unknown }).text;
   return undefined;
 }
+
+/** Longest SQL text a span carries; a generated bulk INSERT can be megabytes. */
+export const MAX_QUERY_TEXT = 4096;
+
+/** The stable database span name: `SELECT test` (operation and database), or what is known of them. */
+export function pgSpanName(operation: DbOperation, database: string | undefined): string {
+  const verb = operation === 'other' ? '' : operation;
+  if (verb && database) return `${verb} ${database}`;
+  return verb || database || 'postgresql';
+}
+
+/**
+ * Attributes of a query span. Bound parameter values are never included; the SQL text is, as
+ * written by the app (literals in it are the app's choice; Sentry's copy is scrubbed).
+ */
+export function pgSpanAttributes(
+  params: { host?: string; port?: number; database?: string } | undefined,
+  text: unknown,
+  operation: DbOperation,
+): Record<string, string | number> {
+  const attributes: Record<string, string | number> = { 'db.system.name': 'postgresql' };
+  if (operation !== 'other') attributes['db.operation.name'] = operation;
+  if (typeof text === 'string') attributes['db.query.text'] = text.length > MAX_QUERY_TEXT ? text.slice(0, MAX_QUERY_TEXT) : text;
+  if (params?.database) attributes['db.namespace'] = params.database;
+  if (params?.host) attributes['server.address'] = params.host;
+  if (typeof params?.port === 'number') attributes['server.port'] = params.port;
+  return attributes;
+}

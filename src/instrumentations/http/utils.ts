@@ -1,0 +1,29 @@
+/** Pure helpers for the HTTP server spans. */
+
+/** `GET /lessons/:id` when the route is known, else just the method (the path would explode span names). */
+export function serverSpanName(method: string, route: string | undefined): string {
+  return route ? `${method} ${route}` : method;
+}
+
+/** The host name of a Host header, without the port: `api.example.com:8443` -> `api.example.com`, `[::1]:80` -> `::1`. */
+export function hostName(hostHeader: string | undefined): string | undefined {
+  if (!hostHeader) return undefined;
+  if (hostHeader.startsWith('[')) {
+    const end = hostHeader.indexOf(']');
+    return end > 1 ? hostHeader.slice(1, end) : undefined;
+  }
+  const colon = hostHeader.indexOf(':');
+  return colon < 0 ? hostHeader : colon > 0 ? hostHeader.slice(0, colon) : undefined;
+}
+
+/**
+ * The path part of a request target, without the query string: query strings are where tokens,
+ * e-mail addresses and signatures travel, so spans never carry them.
+ */
+export function pathOf(target: string | undefined): string {
+  if (!target) return '/';
+  const query = target.indexOf('?');
+  const path = query < 0 ? target : target.slice(0, query);
+  const hash = path.indexOf('#');
+  return hash < 0 ? path : path.slice(0, hash);
+}
