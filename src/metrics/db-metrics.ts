@@ -1,4 +1,7 @@
-/** Owns `db_query_duration_seconds`. */
+/**
+ * Owns `db_query_duration_seconds` and, when asked for (TUTOR_OTEL_SEMCONV_METRICS), its
+ * semantic-convention twin `db.client.operation.duration`.
+ */
 import type { Histogram, Meter } from '@opentelemetry/api';
 
 /** Seconds; the SlowDatabaseQueries alert sits at 1 s, so 1 is a bound. */
@@ -6,18 +9,35 @@ export const DB_DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 
 export type DbOperation = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE' | 'other';
 
+/** The buckets the database semantic conventions advise for `db.client.operation.duration`. */
+export const SEMCONV_DB_DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
+
 export class DbMetrics {
   private readonly duration: Histogram;
+  private readonly semconvDuration: Histogram | undefined;
 
-  constructor(meter: Meter) {
+  constructor(meter: Meter, semconv = false) {
     this.duration = meter.createHistogram('db_query_duration_seconds', {
       description: 'Database query time as the app saw it (queueing in the client included), by SQL verb and outcome',
       unit: 's',
       advice: { explicitBucketBoundaries: DB_DURATION_BUCKETS },
     });
+    this.semconvDuration = semconv
+      ? meter.createHistogram('db.client.operation.duration', {
+          description: 'Duration of database client operations (OpenTelemetry database semantic conventions)',
+          unit: 's',
+          advice: { explicitBucketBoundaries: SEMCONV_DB_DURATION_BUCKETS },
+        })
+      : undefined;
   }
 
   recordQuery(dbSystem: string, operation: DbOperation, ok: boolean, seconds: number): void {
     this.duration.record(seconds, { db_system: dbSystem, operation, status: ok ? 'ok' : 'error' });
+    if (this.semconvDuration) {
+      const attributes: Record<string, string> = { 'db.system.name': dbSystem };
+      if (operation !== 'other') attributes['db.operation.name'] = operation;
+      if (!ok) attributes['error.type'] = 'error';
+      this.semconvDuration.record(seconds, attributes);
+    }
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Owns the HTTP server metrics: `http_requests_total`, `http_request_duration_seconds` and
- * `active_connections`. Instrumentations report finished requests here; label policy (route cap)
- * lives here so both metrics always carry the same route value.
+ * `active_connections`, and, when asked for (TUTOR_OTEL_SEMCONV_METRICS), their semantic-convention
+ * twin `http.server.request.duration`. Instrumentations report finished requests here; label
+ * policy (route cap) lives here so every metric carries the same route value.
  */
 import type { Counter, Histogram, Meter } from '@opentelemetry/api';
 import { BoundedLabel } from './route';
@@ -9,20 +10,26 @@ import { BoundedLabel } from './route';
 /** Latency buckets in seconds; the alert and dashboard thresholds (0.5, 1, 2, 5 s) are bounds. */
 export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];
 
+/** The buckets the HTTP semantic conventions advise for `http.server.request.duration`. */
+export const SEMCONV_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
+
 export interface HttpRequestRecord {
   method: string;
   route: string;
   statusCode: number;
   seconds: number;
+  /** `http` or `https`; only the semantic-convention twin uses it. */
+  scheme?: string;
 }
 
 export class HttpServerMetrics {
   private readonly requests: Counter;
   private readonly duration: Histogram;
+  private readonly semconvDuration: Histogram | undefined;
   private readonly routes: BoundedLabel;
   private openConnections = 0;
 
-  constructor(meter: Meter, routeLimit: number) {
+  constructor(meter: Meter, routeLimit: number, semconv = false) {
     this.requests = meter.createCounter('http_requests_total', {
       description: 'HTTP requests served by the app, by method, route and status code',
     });
@@ -37,6 +44,13 @@ export class HttpServerMetrics {
       })
       .addCallback((result) => result.observe(this.openConnections));
     this.routes = new BoundedLabel(routeLimit);
+    this.semconvDuration = semconv
+      ? meter.createHistogram('http.server.request.duration', {
+          description: 'Duration of HTTP server requests (OpenTelemetry HTTP semantic conventions)',
+          unit: 's',
+          advice: { explicitBucketBoundaries: SEMCONV_DURATION_BUCKETS },
+        })
+      : undefined;
   }
 
   record(request: HttpRequestRecord): void {
@@ -47,6 +61,12 @@ export class HttpServerMetrics {
     };
     this.requests.add(1, attributes);
     this.duration.record(request.seconds, attributes);
+    this.semconvDuration?.record(request.seconds, {
+      'http.request.method': request.method,
+      'http.route': attributes.route,
+      'http.response.status_code': request.statusCode,
+      'url.scheme': request.scheme ?? 'http',
+    });
   }
 
   connectionOpened(): void {

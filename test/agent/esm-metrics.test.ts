@@ -107,3 +107,40 @@ describe('ESM app under --import', () => {
     expect(info[0]).toMatch(/instrumentations: .*pg.*ioredis/);
   });
 });
+
+describe('semantic-convention twins (TUTOR_OTEL_SEMCONV_METRICS=true), traces off', () => {
+  it('exports http.server.request.duration and db.client.operation.duration beside the platform names', async () => {
+    const app = await startAgentApp({ fixture: 'esm-app.mjs', env: { OTEL_SERVICE_NAME: 'semconv-fixture', TUTOR_OTEL_SEMCONV_METRICS: 'true' } });
+    try {
+      await agentReady(app);
+      for (const id of [21, 22]) expect((await app.request(`/lessons/${id}`)).status).toBe(200);
+      expect((await app.request('/fail')).status).toBe(500);
+      const samples = await app.scrape();
+      const names = new Set(samples.map((s) => s.name));
+      const http = [...names].find((n) => n.startsWith('http_server_request_duration') && n.endsWith('_count'));
+      const db = [...names].find((n) => n.startsWith('db_client_operation_duration') && n.endsWith('_count'));
+      expect(http, [...names].join(' ')).toBeDefined();
+      expect(db, [...names].join(' ')).toBeDefined();
+      // The same requests and queries as the platform metrics, with the conventions' attribute names.
+      expect(total(samples, http!, { http_request_method: 'GET', http_route: '/lessons/:id', http_response_status_code: '200', url_scheme: 'http' })).toBe(2);
+      expect(total(samples, http!)).toBe(total(samples, 'http_requests_total'));
+      expect(total(samples, db!, { db_system_name: 'postgresql', db_operation_name: 'SELECT' })).toBe(total(samples, 'db_query_duration_seconds_count', { operation: 'SELECT' }));
+      expect(total(samples, db!, { error_type: 'error' })).toBe(1);
+    } finally {
+      await app.stop();
+    }
+  });
+
+  it('are not exported by default', async () => {
+    const app = await startAgentApp({ fixture: 'esm-app.mjs' });
+    try {
+      await agentReady(app);
+      expect((await app.request('/lessons/31')).status).toBe(200);
+      const names = (await app.scrape()).map((s) => s.name);
+      expect(names.some((n) => n.startsWith('http_server_request_duration') || n.startsWith('db_client_operation_duration'))).toBe(false);
+      expect(names).toContain('http_requests_total');
+    } finally {
+      await app.stop();
+    }
+  });
+});

@@ -46,6 +46,7 @@ export function instrumentHttpServer(metrics: HttpServerMetrics, templateOf: Rou
         route: routeLabel(templateOf(request), request.originalUrl ?? request.url, statusCode),
         statusCode,
         seconds: (performance.now() - startedAt) / 1000,
+        scheme: (request.socket as { encrypted?: boolean } | null)?.encrypted === true ? 'https' : 'http',
       });
     }),
   );
