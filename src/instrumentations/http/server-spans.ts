@@ -11,10 +11,12 @@
  * Context: `http.server.request.start` is published just before the server emits 'request', so
  * the subscriber wraps that one server's `emit` the first time it sees it; the app's handler then
  * runs inside the request's context, and everything it starts (queries, Redis, outgoing calls)
- * becomes a child of the server span.
+ * becomes a child of the server span. The request's and response's own events ('data', 'end',
+ * 'finish', ...) come later from the socket, in the socket's context, and a plain http app reads
+ * its body and goes on in them, so those events are emitted in the request's context too.
  */
 import * as dc from 'node:diagnostics_channel';
-import type { IncomingMessage, IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { IncomingMessage, ServerResponse, type IncomingHttpHeaders } from 'node:http';
 import {
   context,
   propagation,
@@ -38,7 +40,7 @@ const CONTEXT = Symbol('otel-agent.serverContext');
 const EMIT_WRAPPED = Symbol('otel-agent.emitWrapped');
 
 type TracedRequest = IncomingMessage & { [SPAN]?: Span; [CONTEXT]?: Context; originalUrl?: string };
-type TracedResponse = ServerResponse & { [SPAN]?: Span };
+type TracedResponse = ServerResponse & { [SPAN]?: Span; [CONTEXT]?: Context };
 
 interface ServerChannelMessage {
   request: TracedRequest;
@@ -52,6 +54,8 @@ const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
 };
 
 export function traceHttpServer(tracer: Tracer, templateOf: RouteTemplateLookup): void {
+  emitEventsInRequestContext(IncomingMessage.prototype);
+  emitEventsInRequestContext(ServerResponse.prototype);
   dc.subscribe(
     'http.server.request.start',
     guard('http server span start', (message: unknown) => {
@@ -62,7 +66,9 @@ export function traceHttpServer(tracer: Tracer, templateOf: RouteTemplateLookup)
       const parent = propagation.extract(ROOT_CONTEXT, request.headers, headerGetter);
       const method = methodLabel(request.method);
       const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent);
-      request[CONTEXT] = trace.setSpan(parent, span);
+      const ctx = trace.setSpan(parent, span);
+      request[CONTEXT] = ctx;
+      response[CONTEXT] = ctx;
       if (!span.isRecording()) return; // not sampled: it still carries the trace id to children
       const headers = request.headers;
       const encrypted = (request.socket as { encrypted?: boolean } | null)?.encrypted === true;
@@ -137,6 +143,26 @@ function wrapEmit(server: ServerChannelMessage['server']): void {
       throw error;
     }
   };
+}
+
+type Emitter = { emit: (this: Emitter, ...args: unknown[]) => boolean; [CONTEXT]?: Context };
+
+/** One patch per prototype: objects without a request context (client requests, other servers' traffic) pass straight through. */
+function emitEventsInRequestContext(proto: object): void {
+  const target = proto as Emitter;
+  const original = target.emit;
+  if (typeof original !== 'function') return;
+  target.emit = function emit(this: Emitter) {
+    const ctx = this[CONTEXT];
+    // eslint-disable-next-line prefer-rest-params
+    if (ctx === undefined || context.active() === ctx) return original.apply(this, arguments as unknown as unknown[]);
+    // eslint-disable-next-line prefer-rest-params
+    return context.with(ctx, applyEmit, undefined, original, this, arguments);
+  };
+}
+
+function applyEmit(original: Emitter['emit'], target: Emitter, args: IArguments): boolean {
+  return original.apply(target, args as unknown as unknown[]);
 }
 
 function endWithException(request: TracedRequest, response: TracedResponse, error: unknown): void {

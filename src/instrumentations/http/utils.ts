@@ -22,6 +22,11 @@ export function hostName(hostHeader: string | undefined): string | undefined {
  */
 export function pathOf(target: string | undefined): string {
   if (!target) return '/';
+  // Absolute form (`GET http://host/x HTTP/1.1`, as proxies are sent): the path starts after the authority.
+  if (target.charCodeAt(0) !== 47 /* '/' */ && /^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+    const slash = target.indexOf('/', target.indexOf('//') + 2);
+    target = slash < 0 ? '/' : target.slice(slash);
+  }
   const query = target.indexOf('?');
   const path = query < 0 ? target : target.slice(0, query);
   const hash = path.indexOf('#');

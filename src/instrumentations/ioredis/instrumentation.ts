@@ -92,7 +92,8 @@ function countCommand(command: RedisCommand, metrics: CacheMetrics, client: Redi
 function startSpan(tracer: Tracer, operation: string, client: RedisClient): Span | undefined {
   const parent = context.active();
   if (trace.getSpan(parent) === undefined) return undefined;
-  const span = tracer.startSpan(operation.toLowerCase(), { kind: SpanKind.CLIENT }, parent);
+  // Named by the command as db.operation.name and the cache metrics spell it (`GET`).
+  const span = tracer.startSpan(operation, { kind: SpanKind.CLIENT }, parent);
   if (span.isRecording()) span.setAttributes(redisSpanAttributes(operation, client.options));
   return span;
 }
