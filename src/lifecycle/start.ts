@@ -98,13 +98,13 @@ export function start(): void {
     }
   }
   const tracer = tracing?.tracer;
-  if (names.has('pg')) instrumentPg(new DbMetrics(meter, config.semconvMetrics), dependencies, tracer);
-  if (names.has('ioredis')) instrumentIoredis(new CacheMetrics(meter), dependencies, tracer);
+  if (names.has('pg')) instrumentPg(new DbMetrics(pipeline, config.semconvMetrics), dependencies, tracer);
+  if (names.has('ioredis')) instrumentIoredis(new CacheMetrics(pipeline), dependencies, tracer);
   if (names.has('http')) {
     if (names.has('fastify')) watchFastifyRoutes();
     if (names.has('express')) watchExpressRoutes();
     const templates = createRouteTemplateLookup({ express: names.has('express'), fastify: names.has('fastify') });
-    instrumentHttpServer(new HttpServerMetrics(meter, config.httpRouteLimit, config.semconvMetrics), templates);
+    instrumentHttpServer(new HttpServerMetrics(pipeline, config.httpRouteLimit, config.semconvMetrics), templates);
     if (tracer) traceHttpServer(tracer, templates);
   }
   watchAppListening();

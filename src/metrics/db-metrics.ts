@@ -2,7 +2,9 @@
  * Owns `db_query_duration_seconds` and, when asked for (TUTOR_OTEL_SEMCONV_METRICS), its
  * semantic-convention twin `db.client.operation.duration`.
  */
-import type { Histogram, Meter } from '@opentelemetry/api';
+import type { Histogram } from '@opentelemetry/api';
+import type { LabelledHistogram } from './aggregates';
+import type { MetricInstruments } from './provider';
 
 /** Seconds; the SlowDatabaseQueries alert sits at 1 s, so 1 is a bound. */
 export const DB_DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -13,15 +15,19 @@ export type DbOperation = 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE' | 'other';
 export const SEMCONV_DB_DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 
 export class DbMetrics {
-  private readonly duration: Histogram;
+  private readonly duration: LabelledHistogram;
   private readonly semconvDuration: Histogram | undefined;
 
-  constructor(meter: Meter, semconv = false) {
-    this.duration = meter.createHistogram('db_query_duration_seconds', {
-      description: 'Database query time as the app saw it (queueing in the client included), by SQL verb and outcome',
-      unit: 's',
-      advice: { explicitBucketBoundaries: DB_DURATION_BUCKETS },
-    });
+  constructor({ meter, aggregates }: MetricInstruments, semconv = false) {
+    this.duration = aggregates.histogram(
+      {
+        name: 'db_query_duration_seconds',
+        description: 'Database query time as the app saw it (queueing in the client included), by SQL verb and outcome',
+        unit: 's',
+      },
+      ['db_system', 'operation', 'status'],
+      DB_DURATION_BUCKETS,
+    );
     this.semconvDuration = semconv
       ? meter.createHistogram('db.client.operation.duration', {
           description: 'Duration of database client operations (OpenTelemetry database semantic conventions)',
@@ -32,7 +38,7 @@ export class DbMetrics {
   }
 
   recordQuery(dbSystem: string, operation: DbOperation, ok: boolean, seconds: number): void {
-    this.duration.record(seconds, { db_system: dbSystem, operation, status: ok ? 'ok' : 'error' });
+    this.duration.record(seconds, [dbSystem, operation, ok ? 'ok' : 'error']);
     if (this.semconvDuration) {
       const attributes: Record<string, string> = { 'db.system.name': dbSystem };
       if (operation !== 'other') attributes['db.operation.name'] = operation;

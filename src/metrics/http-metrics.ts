@@ -4,7 +4,9 @@
  * twin `http.server.request.duration`. Instrumentations report finished requests here; label
  * policy (route cap) lives here so every metric carries the same route value.
  */
-import type { Counter, Histogram, Meter } from '@opentelemetry/api';
+import type { Histogram } from '@opentelemetry/api';
+import type { LabelledCounter, LabelledHistogram } from './aggregates';
+import type { MetricInstruments } from './provider';
 import { BoundedLabel } from './route';
 
 /** Latency buckets in seconds; the alert and dashboard thresholds (0.5, 1, 2, 5 s) are bounds. */
@@ -23,21 +25,22 @@ export interface HttpRequestRecord {
 }
 
 export class HttpServerMetrics {
-  private readonly requests: Counter;
-  private readonly duration: Histogram;
+  private readonly requests: LabelledCounter;
+  private readonly duration: LabelledHistogram;
   private readonly semconvDuration: Histogram | undefined;
   private readonly routes: BoundedLabel;
   private openConnections = 0;
 
-  constructor(meter: Meter, routeLimit: number, semconv = false) {
-    this.requests = meter.createCounter('http_requests_total', {
-      description: 'HTTP requests served by the app, by method, route and status code',
-    });
-    this.duration = meter.createHistogram('http_request_duration_seconds', {
-      description: 'Time from request headers received to response finished',
-      unit: 's',
-      advice: { explicitBucketBoundaries: HTTP_DURATION_BUCKETS },
-    });
+  constructor({ meter, aggregates }: MetricInstruments, routeLimit: number, semconv = false) {
+    this.requests = aggregates.counter(
+      { name: 'http_requests_total', description: 'HTTP requests served by the app, by method, route and status code' },
+      ['method', 'route', 'status_code'],
+    );
+    this.duration = aggregates.histogram(
+      { name: 'http_request_duration_seconds', description: 'Time from request headers received to response finished', unit: 's' },
+      ['method', 'route', 'status_code'],
+      HTTP_DURATION_BUCKETS,
+    );
     meter
       .createObservableGauge('active_connections', {
         description: "Open client connections to the app's HTTP servers",
@@ -54,16 +57,13 @@ export class HttpServerMetrics {
   }
 
   record(request: HttpRequestRecord): void {
-    const attributes = {
-      method: request.method,
-      route: this.routes.admit(request.route),
-      status_code: String(request.statusCode),
-    };
-    this.requests.add(1, attributes);
-    this.duration.record(request.seconds, attributes);
+    const route = this.routes.admit(request.route);
+    const labels = [request.method, route, String(request.statusCode)];
+    this.requests.add(1, labels);
+    this.duration.record(request.seconds, labels);
     this.semconvDuration?.record(request.seconds, {
       'http.request.method': request.method,
-      'http.route': attributes.route,
+      'http.route': route,
       'http.response.status_code': request.statusCode,
       'url.scheme': request.scheme ?? 'http',
     });

@@ -11,19 +11,27 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { AgentConfig } from '../config/types';
+import { AgentAggregates } from './aggregates';
 
 export interface MetricsPipeline {
   provider: MeterProvider;
   exporter: PrometheusExporter;
   /** The meter every metric module of the agent creates its instruments on. */
   meter: Meter;
+  /** The per-request counters and histograms, summed by the agent (see aggregates.ts). */
+  aggregates: AgentAggregates;
 }
+
+/** What a metric module needs to create its instruments. */
+export type MetricInstruments = Pick<MetricsPipeline, 'meter' | 'aggregates'>;
 
 export const AGENT_SCOPE = '@tutor/otel-agent';
 
 export function createMetricsPipeline(config: AgentConfig): MetricsPipeline {
+  const aggregates = new AgentAggregates(AGENT_SCOPE);
   const exporter = new PrometheusExporter({
     preventServerStart: true,
+    metricProducers: [aggregates],
     withoutScopeInfo: true,
     withoutTargetInfo: true,
     withResourceConstantLabels: /^service$/,
@@ -37,5 +45,5 @@ export function createMetricsPipeline(config: AgentConfig): MetricsPipeline {
     }),
     readers: [exporter],
   });
-  return { provider, exporter, meter: provider.getMeter(AGENT_SCOPE) };
+  return { provider, exporter, meter: provider.getMeter(AGENT_SCOPE), aggregates };
 }
