@@ -4,7 +4,7 @@
  */
 import type { Histogram } from '@opentelemetry/api';
 import type { LabelledHistogram } from './aggregates';
-import type { MetricInstruments } from './provider';
+import { semconvHistogram, type MetricInstruments } from './provider';
 
 /** Seconds; the SlowDatabaseQueries alert sits at 1 s, so 1 is a bound. */
 export const DB_DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -28,13 +28,13 @@ export class DbMetrics {
       ['db_system', 'operation', 'status'],
       DB_DURATION_BUCKETS,
     );
-    this.semconvDuration = semconv
-      ? meter.createHistogram('db.client.operation.duration', {
-          description: 'Duration of database client operations (OpenTelemetry database semantic conventions)',
-          unit: 's',
-          advice: { explicitBucketBoundaries: SEMCONV_DB_DURATION_BUCKETS },
-        })
-      : undefined;
+    this.semconvDuration = semconvHistogram(
+      meter,
+      semconv,
+      'db.client.operation.duration',
+      'Duration of database client operations (OpenTelemetry database semantic conventions)',
+      SEMCONV_DB_DURATION_BUCKETS,
+    );
   }
 
   recordQuery(dbSystem: string, operation: DbOperation, ok: boolean, seconds: number): void {

@@ -6,7 +6,7 @@
  */
 import type { Histogram } from '@opentelemetry/api';
 import type { LabelledCounter, LabelledHistogram } from './aggregates';
-import type { MetricInstruments } from './provider';
+import { semconvHistogram, type MetricInstruments } from './provider';
 import { BoundedLabel } from './route';
 
 /** Latency buckets in seconds; the alert and dashboard thresholds (0.5, 1, 2, 5 s) are bounds. */
@@ -47,13 +47,13 @@ export class HttpServerMetrics {
       })
       .addCallback((result) => result.observe(this.openConnections));
     this.routes = new BoundedLabel(routeLimit);
-    this.semconvDuration = semconv
-      ? meter.createHistogram('http.server.request.duration', {
-          description: 'Duration of HTTP server requests (OpenTelemetry HTTP semantic conventions)',
-          unit: 's',
-          advice: { explicitBucketBoundaries: SEMCONV_DURATION_BUCKETS },
-        })
-      : undefined;
+    this.semconvDuration = semconvHistogram(
+      meter,
+      semconv,
+      'http.server.request.duration',
+      'Duration of HTTP server requests (OpenTelemetry HTTP semantic conventions)',
+      SEMCONV_DURATION_BUCKETS,
+    );
   }
 
   record(request: HttpRequestRecord): void {

@@ -6,7 +6,7 @@
  * label by the exporter, so no measurement pays for it; scope labels and `target_info` are off
  * because the dashboards and alerts select on the metric names and `service` alone.
  */
-import type { Meter } from '@opentelemetry/api';
+import type { Histogram, Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -46,4 +46,13 @@ export function createMetricsPipeline(config: AgentConfig): MetricsPipeline {
     readers: [exporter],
   });
   return { provider, exporter, meter: provider.getMeter(AGENT_SCOPE), aggregates };
+}
+
+/**
+ * A semantic-convention twin histogram (TUTOR_OTEL_SEMCONV_METRICS), on the SDK's instruments:
+ * it is off by default, so it does not need the per-request economy of aggregates.ts.
+ */
+export function semconvHistogram(meter: Meter, enabled: boolean, name: string, description: string, buckets: number[]): Histogram | undefined {
+  if (!enabled) return undefined;
+  return meter.createHistogram(name, { description, unit: 's', advice: { explicitBucketBoundaries: buckets } });
 }

@@ -73,6 +73,17 @@ async function get(app: AgentApp, path: string, traceparent?: string): Promise<{
   return { status: response.status, body: text.startsWith('{') ? JSON.parse(text) : text };
 }
 
+/** The fixture under the agent, exporting OTLP/JSON to the sink, ready to serve. */
+async function startSpansApp(sink: OtlpSink, downstreamUrl: string, env: Record<string, string>): Promise<AgentApp> {
+  const endpoint = await sink.start();
+  const app = await startAgentApp({
+    fixture: 'spans-app.mjs',
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', DOWNSTREAM_URL: downstreamUrl, ...env },
+  });
+  await agentReady(app);
+  return app;
+}
+
 /** Deletes what the fixture left in Redis (its requests delete their own keys; the timer's key expires). */
 async function cleanRedis(pid: number | undefined): Promise<void> {
   if (pid === undefined) return;
@@ -106,17 +117,7 @@ describe('spans of an ESM app (node:http + pg Pool max 1 + ioredis)', () => {
 
   beforeAll(async () => {
     downstream = await startDownstream();
-    const endpoint = await sink.start();
-    app = await startAgentApp({
-      fixture: 'spans-app.mjs',
-      env: {
-        OTEL_SERVICE_NAME: 'spans-fixture',
-        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        DOWNSTREAM_URL: downstream.url,
-      },
-    });
-    await agentReady(app);
+    app = await startSpansApp(sink, downstream.url, { OTEL_SERVICE_NAME: 'spans-fixture' });
 
     answers.set('sampled', await get(app, '/db?token=secret-value', sampled.header));
     answers.set('root', await get(app, root.path));
@@ -338,18 +339,7 @@ describe('OTEL_TRACES_SAMPLER=always_off', () => {
 
   beforeAll(async () => {
     downstream = await startDownstream();
-    const endpoint = await sink.start();
-    app = await startAgentApp({
-      fixture: 'spans-app.mjs',
-      env: {
-        OTEL_SERVICE_NAME: 'spans-fixture-off',
-        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTEL_TRACES_SAMPLER: 'always_off',
-        DOWNSTREAM_URL: downstream.url,
-      },
-    });
-    await agentReady(app);
+    app = await startSpansApp(sink, downstream.url, { OTEL_SERVICE_NAME: 'spans-fixture-off', OTEL_TRACES_SAMPLER: 'always_off' });
     // A sampled caller too: always_off does not follow the parent's decision.
     for (const path of ['/db', '/callback', '/db', '/outgoing']) {
       const answer = await get(app, path, caller().header);
