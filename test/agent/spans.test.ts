@@ -84,6 +84,13 @@ async function startSpansApp(sink: OtlpSink, downstreamUrl: string, env: Record<
   return app;
 }
 
+async function stopAll(app: AgentApp | undefined, sink: OtlpSink, downstream: { close(): Promise<void> } | undefined): Promise<void> {
+  await app?.stop();
+  await cleanRedis(app?.child.pid);
+  await sink.stop();
+  await downstream?.close();
+}
+
 /** Deletes what the fixture left in Redis (its requests delete their own keys; the timer's key expires). */
 async function cleanRedis(pid: number | undefined): Promise<void> {
   if (pid === undefined) return;
@@ -150,12 +157,7 @@ describe('spans of an ESM app (node:http + pg Pool max 1 + ioredis)', () => {
     await app.exit;
   });
 
-  afterAll(async () => {
-    await app?.stop();
-    await cleanRedis(app?.child.pid);
-    await sink.stop();
-    await downstream?.close();
-  });
+  afterAll(() => stopAll(app, sink, downstream));
 
   const serverSpanOf = (traceId: string) => {
     const servers = sink.spans().filter((s) => s.kind === SERVER && s.traceId === traceId);
@@ -350,12 +352,7 @@ describe('OTEL_TRACES_SAMPLER=always_off', () => {
     await app.exit;
   });
 
-  afterAll(async () => {
-    await app?.stop();
-    await cleanRedis(app?.child.pid);
-    await sink.stop();
-    await downstream?.close();
-  });
+  afterAll(() => stopAll(app, sink, downstream));
 
   it('answers the requests and exports no spans', () => {
     expect(sent.map((s) => s.status)).toEqual([200, 200, 200, 200]);
