@@ -77,7 +77,7 @@ function options() {
 /** Seconds the run should take, for the progress line and the hard bound. */
 function estimateSeconds(opts) {
   let s = 10;
-  if (opts.only.includes('throughput')) s += (1 + opts.pairs * 4 * 2) * (opts.warmSeconds + opts.seconds + opts.pacedSeconds + 2);
+  if (opts.only.includes('throughput')) s += (1 + opts.pairs * 5 * 2) * (opts.warmSeconds + opts.seconds + opts.pacedSeconds + 2);
   if (opts.only.includes('startup')) s += (1 + opts.startupRounds * 6 * 2) * 0.6;
   if (opts.only.includes('scrape')) s += 30;
   if (opts.only.includes('exit')) s += (opts.exitRuns * 2 + 1) * 6;
@@ -149,7 +149,7 @@ async function main() {
 
   const results = { opts };
   if (opts.only.includes('throughput')) {
-    results.throughput = await runThroughput(SETUPS.bare, [SETUPS.agentMetrics, SETUPS.agentTraces, SETUPS.agentSentry, SETUPS.upstream], ctx, opts, say);
+    results.throughput = await runThroughput(SETUPS.bare, [SETUPS.agentMetrics, SETUPS.agentTraces, SETUPS.agentTracesSampled, SETUPS.agentSentry, SETUPS.upstream], ctx, opts, say);
   }
   if (opts.only.includes('startup')) {
     results.startup = await runStartup(

@@ -63,6 +63,18 @@ export const SETUPS = {
     args: ['--import', AGENT],
     env: async (ctx) => ({ ...(await agentEnv()), OTEL_EXPORTER_OTLP_ENDPOINT: ctx.otlpUrl }),
   },
+  // The lever users have for trace cost: the standard sampler variables, one trace in ten kept.
+  agentTracesSampled: {
+    id: 'agent-traces-10pct',
+    label: 'agent: metrics + traces, 10 % of traces sampled',
+    args: ['--import', AGENT],
+    env: async (ctx) => ({
+      ...(await agentEnv()),
+      OTEL_EXPORTER_OTLP_ENDPOINT: ctx.otlpUrl,
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.1',
+    }),
+  },
   agentSentry: {
     id: 'agent-sentry',
     label: 'agent: metrics + traces + Sentry',
