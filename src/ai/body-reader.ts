@@ -3,7 +3,7 @@
  * app's stream): decompresses it if the server compressed it, then parses server-sent events one
  * at a time or picks `model` and `usage` out of a JSON body, without keeping the body.
  */
-import * as zlib from 'node:zlib';
+import type * as Zlib from 'node:zlib';
 import { guard, reportOnce } from '../lifecycle/guard';
 import { SseParser, TopLevelScanner } from './stream-parsers';
 
@@ -21,7 +21,7 @@ const JSON_MEMBERS = new Set(['model', 'usage']);
 export class BodyReader {
   private sse: SseParser | undefined;
   private scanner: TopLevelScanner | undefined;
-  private inflater: zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined;
+  private inflater: Zlib.Gunzip | Zlib.Inflate | Zlib.BrotliDecompress | undefined;
   private closed = false;
 
   constructor(
@@ -116,7 +116,10 @@ export class BodyReader {
   }
 }
 
-function createInflater(encoding: string): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | undefined {
+/** node:zlib is loaded on the first compressed body, not at start (most apps never see one). */
+function createInflater(encoding: string): Zlib.Gunzip | Zlib.Inflate | Zlib.BrotliDecompress | undefined {
+  if (!['gzip', 'x-gzip', 'deflate', 'br'].includes(encoding)) return undefined;
+  const zlib = require('node:zlib') as typeof Zlib;
   switch (encoding) {
     case 'gzip':
     case 'x-gzip':

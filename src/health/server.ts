@@ -3,7 +3,6 @@
  * the process alive (the listener and every connection are unref'd), never counts or traces
  * itself, and a port already in use costs one warning, not the app.
  */
-import { timingSafeEqual } from 'node:crypto';
 import * as http from 'node:http';
 import { agentServers } from '../lifecycle/internal';
 import { reportOnce } from '../lifecycle/guard';
@@ -77,6 +76,8 @@ function send(response: http.ServerResponse, answer: ProbeAnswer): void {
 
 function authorized(accepted: string[] | undefined, request: http.IncomingMessage): boolean {
   if (accepted === undefined) return true;
+  // node:crypto only when credentials are configured: it is not needed at start otherwise.
+  const { timingSafeEqual } = require('node:crypto') as typeof import('node:crypto');
   const given = Buffer.from(request.headers.authorization ?? '');
   // Compare against every accepted value, in constant time for each.
   let ok = false;
