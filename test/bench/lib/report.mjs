@@ -149,11 +149,12 @@ function explainUnmet(push, rows, throughput, startup) {
       'creating it and its context, ending it into the batch queue, and encoding it to OTLP protobuf, all on the',
       "app's thread (`node test/bench/profile.mjs` shows the split). With every request traced that is",
       `${fmt(tracesUs, 0)} µs against the ${fmt(Math.max(0, allowedUs - metricsUs), 0)} µs the target leaves after the metrics, so the target is out of`,
-      'reach at this span cost; the p99 added follows from the same CPU per request.',
+      'reach at this span cost; the saturated p99 added follows from the same CPU per request.',
+      ...pacedStallNote(bare, traces),
       '',
       'What does fit: tracing a share of requests, through the standard `OTEL_TRACES_SAMPLER` variables. ' +
         (sampled
-          ? `With one trace in ten kept, the agent serves ${fmtRange(sampled.rpsRatio)} × bare at a fixed-rate p99 added of ${fmtRange(sampled.pacedP99Added, 2, true)} ms.`
+          ? `With one trace in ten kept, the agent serves ${fmtRange(sampled.rpsRatio)} × bare (saturated p99 added ${fmtRange(sampled.p99Added, 2, true)} ms).`
           : 'This run did not measure a sampled setup.'),
       upstream ? `For scale, upstream's register with every request traced serves ${fmtRange(upstream.rpsRatio)} × bare.` : '',
       '',
@@ -175,6 +176,22 @@ function explainUnmet(push, rows, throughput, startup) {
   }
   for (const row of others) push(`- ${row.target}: measured ${row.measured}; no explanation is written for this target.`);
   if (others.length > 0) push('');
+}
+
+/**
+ * At a fixed rate the app is mostly idle, so its p99 is where the machine's own stalls show: when
+ * bare's p99 is many times its p50, the p99 added there measures the machine as much as the agent.
+ */
+function pacedStallNote(bare, traces) {
+  const p50 = bare.pacedP50?.median;
+  const p99 = bare.pacedP99?.median;
+  if (!(p50 > 0) || !(p99 > 10 * p50)) return [];
+  return [
+    `At the fixed rate, bare itself had a p99 of ${fmt(p99)} ms against a p50 of ${fmt(p50)} ms in this run: the machine stalled`,
+    `now and then, and those stalls, not the agent, set the p99 of every setup (with every request traced the p50 added`,
+    `there was ${fmtRange(traces.pacedP50Added, 2, true)} ms). The fixed-rate p99 added is reported as measured, but it cannot show a 1 ms`,
+    'difference on such a run.',
+  ];
 }
 
 function exitMeasured(e) {
