@@ -56,6 +56,11 @@ export class HttpServerMetrics {
     );
   }
 
+  /** Only the semantic-convention twin reads the scheme; without it nobody computes one. */
+  get recordsScheme(): boolean {
+    return this.semconvDuration !== undefined;
+  }
+
   record(request: HttpRequestRecord): void {
     const route = this.routes.admit(request.route);
     const labels = [request.method, route, String(request.statusCode)];

@@ -19,6 +19,7 @@ import { markShuttingDown } from '../lifecycle/app-state';
 import { guard } from '../lifecycle/guard';
 import { agentServers } from '../lifecycle/internal';
 import { foldPath, methodLabel, routeLabel } from '../metrics/route';
+import { schemeOf } from '../instrumentations/http/utils';
 import type { Capture, HttpFacts, SentryReporter } from './reporter';
 import type { ErrorSpanIndex } from './spans';
 
@@ -95,7 +96,7 @@ export function httpFacts(request: IncomingMessage & { originalUrl?: string }, s
     if (typeof value === 'string') headers[name] = value;
   }
   const host = request.headers.host;
-  const scheme = (request.socket as { encrypted?: boolean } | undefined)?.encrypted ? 'https' : 'http';
+  const scheme = schemeOf(request);
   // The path with ids, e-mail addresses and tokens folded, and no query string.
   const path = foldPath(raw);
   return {

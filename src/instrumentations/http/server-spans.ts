@@ -33,7 +33,7 @@ import { guard, reportOnce } from '../../lifecycle/guard';
 import { agentServers } from '../../lifecycle/internal';
 import { methodLabel } from '../../metrics/route';
 import type { RouteTemplateLookup } from './server';
-import { hostName, pathOf, serverSpanName } from './utils';
+import { hostName, pathOf, schemeOf, serverSpanName } from './utils';
 
 const SPAN = Symbol('otel-agent.serverSpan');
 const CONTEXT = Symbol('otel-agent.serverContext');
@@ -71,10 +71,9 @@ export function traceHttpServer(tracer: Tracer, templateOf: RouteTemplateLookup)
       response[CONTEXT] = ctx;
       if (!span.isRecording()) return; // not sampled: it still carries the trace id to children
       const headers = request.headers;
-      const encrypted = (request.socket as { encrypted?: boolean } | null)?.encrypted === true;
       span.setAttributes({
         'http.request.method': method,
-        'url.scheme': encrypted ? 'https' : 'http',
+        'url.scheme': schemeOf(request),
         'url.path': pathOf(request.url),
         'network.protocol.version': request.httpVersion,
       });

@@ -10,6 +10,7 @@ import { guard } from '../../lifecycle/guard';
 import { agentServers } from '../../lifecycle/internal';
 import type { HttpServerMetrics } from '../../metrics/http-metrics';
 import { methodLabel, routeLabel } from '../../metrics/route';
+import { schemeOf } from './utils';
 
 const STARTED_AT = Symbol('otel-agent.startedAt');
 
@@ -46,7 +47,7 @@ export function instrumentHttpServer(metrics: HttpServerMetrics, templateOf: Rou
         route: routeLabel(templateOf(request), request.originalUrl ?? request.url, statusCode),
         statusCode,
         seconds: (performance.now() - startedAt) / 1000,
-        scheme: (request.socket as { encrypted?: boolean } | null)?.encrypted === true ? 'https' : 'http',
+        scheme: metrics.recordsScheme ? schemeOf(request) : undefined,
       });
     }),
   );

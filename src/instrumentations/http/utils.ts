@@ -32,3 +32,8 @@ export function pathOf(target: string | undefined): string {
   const hash = path.indexOf('#');
   return hash < 0 ? path : path.slice(0, hash);
 }
+
+/** `https` for a request that came over TLS, else `http`. */
+export function schemeOf(request: { socket?: unknown }): 'http' | 'https' {
+  return (request.socket as { encrypted?: boolean } | null | undefined)?.encrypted === true ? 'https' : 'http';
+}
