@@ -4,6 +4,7 @@
  */
 import type { AgentConfig } from '../config/types';
 import { parseBoolean, parseInteger, parseList } from '../config/parse';
+import { EnvReader, type Env } from '../config/reader';
 import { parseHostPattern, type HostPattern } from './endpoints';
 import { SHIPPED_PRICES, type PriceTable } from './prices';
 import { mergePriceTables, readPriceFile } from './pricing';
@@ -23,8 +24,6 @@ export interface AiConfig {
   semconvMetrics: boolean;
   /** Characters of prompt and output kept on spans; 0 = content is never recorded. */
   captureContentChars: number;
-  /** npm alias names under which an app installed openai or @anthropic-ai/sdk. */
-  packageAliases: string[];
 }
 
 export const AI_DEFAULTS = {
@@ -34,17 +33,20 @@ export const AI_DEFAULTS = {
 };
 
 const PROVIDER_NAME = /^[a-z0-9][a-z0-9._-]{0,39}$/;
-export const PACKAGE_NAME = /^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
-
-export function readAiConfig(env: NodeJS.ProcessEnv, agent: AgentConfig, warn: (message: string) => void): AiConfig {
-  function read<T>(variable: string, parse: (text: string) => T | undefined, fallback: T, expected: string, shownDefault: string): T {
-    const text = env[variable];
-    if (text === undefined || text.trim() === '') return fallback;
-    const value = parse(text);
-    if (value !== undefined) return value;
-    warn(`${variable}=${JSON.stringify(clip(text))} is not ${expected}; using the default ${shownDefault}`);
-    return fallback;
+export function readAiConfig(env: Env, agent: AgentConfig, warn: (message: string) => void): AiConfig {
+  const reader = new EnvReader(env);
+  const read = <T>(variable: string, parse: (text: string) => T | undefined, fallback: T, expected: string, shownDefault: string): T =>
+    reader.read(variable, parse, fallback, expected, shownDefault);
+  try {
+    return readAiSettings(env, agent, read, warn);
+  } finally {
+    for (const warning of reader.warnings) warn(warning.message);
   }
+}
+
+type Read = <T>(variable: string, parse: (text: string) => T | undefined, fallback: T, expected: string, shownDefault: string) => T;
+
+function readAiSettings(env: Env, agent: AgentConfig, read: Read, warn: (message: string) => void): AiConfig {
 
   const providers = read('TUTOR_OTEL_AI_PROVIDERS', parseProviders, [], 'a host[:port]=provider,... list', '(none)');
   const includeUsageHosts = read(
@@ -79,7 +81,6 @@ export function readAiConfig(env: NodeJS.ProcessEnv, agent: AgentConfig, warn: (
     http: read('TUTOR_OTEL_AI_HTTP', parseBoolean, true, 'true or false', 'true'),
     semconvMetrics: read('TUTOR_OTEL_AI_SEMCONV_METRICS', parseBoolean, false, 'true or false', 'false'),
     captureContentChars: capture ? AI_DEFAULTS.captureContentChars : 0,
-    packageAliases: read('TUTOR_OTEL_AI_PACKAGE_ALIASES', parsePackageNames, [], 'a comma list of npm package names', '(none)'),
   };
 }
 
@@ -107,12 +108,6 @@ export function parseHosts(text: string): HostPattern[] | undefined {
     out.push(pattern);
   }
   return out.length > 0 ? out : undefined;
-}
-
-export function parsePackageNames(text: string): string[] | undefined {
-  const items = parseList(text);
-  if (items.length === 0 || !items.every((name) => PACKAGE_NAME.test(name))) return undefined;
-  return items;
 }
 
 function clip(text: string): string {

@@ -1,11 +1,10 @@
 /**
- * AI meters: entry point called by lifecycle/start when the `openai` or `anthropic`
- * instrumentation is enabled (both are by default). Synchronous; loads nothing heavy. What it
- * measures and the variables it reads are in docs/ai-meters.md.
+ * AI meters: started by the `openai` and `anthropic` integrations (both enabled by default; the
+ * first to start does it, once). Synchronous; loads nothing heavy. What it measures and the
+ * variables it reads are in docs/ai-meters.md.
  */
 import { trace } from '@opentelemetry/api';
-import { createRouteTemplateLookup } from '../instrumentations/frameworks/route-template';
-import type { AgentContext } from '../lifecycle/context';
+import type { IntegrationContext } from '../integrations/types';
 import { log } from '../logging/logger';
 import { readAiConfig } from './config';
 import { HostList, ProviderMap } from './endpoints';
@@ -13,30 +12,32 @@ import type { AiRuntime } from './generation';
 import { observeHttpCalls } from './http-observer';
 import { AiMetrics } from './metrics';
 import { Pricer } from './pricing';
-import { currentRoute, trackInboundRequests } from './route-context';
+import { routeOfCurrentRequest } from './route-context';
 import { instrumentAiSdks } from './sdk';
 
 export const AI_TRACER_NAME = '@tutor/otel-agent';
 
-export function startAiMeters(context: AgentContext): void {
-  const config = readAiConfig(context.env, context.config, (message) => log.warn(message));
+let started = false;
+
+export function startAiMeters(context: IntegrationContext): void {
+  if (started) return;
+  started = true;
+  const agent = context.config;
+  const config = readAiConfig(context.env, agent, (message) => log.warn(message));
   const pricer = new Pricer(config.prices);
-  const metrics = new AiMetrics(context.meter, pricer, {
+  const metrics = new AiMetrics(context.metrics.meter, pricer, {
     modelLimit: config.modelLimit,
     routeLimit: config.routeLimit,
     semconv: config.semconvMetrics,
   });
-  const names = context.config.instrumentations;
-  const templateOf = createRouteTemplateLookup({ express: names.has('express'), fastify: names.has('fastify') });
   const runtime: AiRuntime = {
     metrics,
     tracer: trace.getTracer(AI_TRACER_NAME),
-    currentRoute: () => currentRoute(templateOf),
+    currentRoute: routeOfCurrentRequest(context.requests),
     captureContentChars: config.captureContentChars,
   };
-  trackInboundRequests();
   const providers = new ProviderMap(config.providers);
-  const packages = [...(config.openai ? ['openai'] : []), ...(config.anthropic ? ['@anthropic-ai/sdk'] : []), ...config.packageAliases];
+  const packages = [...(config.openai ? ['openai'] : []), ...(config.anthropic ? ['@anthropic-ai/sdk'] : []), ...agent.aiPackageAliases];
   instrumentAiSdks({ runtime, config, providers, includeUsage: new HostList(config.includeUsageHosts) }, packages);
   observeHttpCalls({ runtime, config, providers });
 }

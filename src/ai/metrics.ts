@@ -5,7 +5,7 @@
  * request id is ever a label.
  */
 import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
-import { BoundedLabel, OVERFLOW_ROUTE } from '../metrics/route';
+import { BoundedLabel, OVERFLOW_ROUTE } from '../http/route-label';
 import { UNKNOWN_MODEL, type Operation } from './endpoints';
 import type { Pricer } from './pricing';
 import type { Usage } from './usage';

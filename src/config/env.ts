@@ -3,8 +3,10 @@
  * app's package.json facts come in, the config and one warning per bad variable come out.
  * Every variable read here is listed in the README's configuration table.
  */
-import type { AgentConfig, ConfigWarning, LogLevel, OtlpProtocol, SamplerName } from './types';
+import { INTEGRATIONS } from '../integrations/registry';
 import { canonicalInstrumentationName, INSTRUMENTATION_NAMES, resolveInstrumentations } from './instrumentation-names';
+import { clip, EnvReader, nonBlank, type ConfigWarning, type Env } from './reader';
+import type { AgentConfig, LogLevel, OtlpProtocol, SamplerName } from './types';
 import {
   parseBindHost,
   parseBoolean,
@@ -12,10 +14,11 @@ import {
   parseInteger,
   parseKeyValueList,
   parseList,
+  parsePackageNames,
   parseRatio,
 } from './parse';
 
-export type Env = Record<string, string | undefined>;
+export type { Env } from './reader';
 
 export interface AppPackage {
   name?: string;
@@ -36,7 +39,8 @@ export const DEFAULTS = {
   otlpProtocol: 'http/protobuf' as OtlpProtocol,
   sampler: 'parentbased_always_on' as SamplerName,
   samplerRatio: 1,
-  healthCritical: ['database', 'redis'],
+  /** Every health kind an integration declares is critical unless TUTOR_OTEL_HEALTH_CRITICAL says otherwise. */
+  healthCritical: INTEGRATIONS.flatMap((i) => (i.health ? [i.health.kind] : [])),
 };
 
 const LOG_LEVELS: Record<string, LogLevel> = {
@@ -59,20 +63,9 @@ const SAMPLERS: SamplerName[] = [
 ];
 
 export function readConfig(env: Env, app: AppPackage = {}): { config: AgentConfig; warnings: ConfigWarning[] } {
-  const warnings: ConfigWarning[] = [];
-
-  /** Reads one variable: unset or blank gives the default silently; a bad value warns once. */
-  function read<T>(variable: string, parse: (text: string) => T | undefined, fallback: T, expected: string): T {
-    const text = env[variable];
-    if (text === undefined || text.trim() === '') return fallback;
-    const value = parse(text);
-    if (value !== undefined) return value;
-    warnings.push({
-      variable,
-      message: `${variable}=${shown(variable, text)} is not ${expected}; using the default ${describe(fallback)}`,
-    });
-    return fallback;
-  }
+  const reader = new EnvReader(env);
+  const read: Reader = (variable, parse, fallback, expected) => reader.read(variable, parse, fallback, expected);
+  const warnings = reader.warnings;
 
   const resourceAttributes = read('OTEL_RESOURCE_ATTRIBUTES', parseKeyValueList, {}, 'a key=value,... list');
   const serviceName =
@@ -82,20 +75,16 @@ export function readConfig(env: Env, app: AppPackage = {}): { config: AgentConfi
   const enabledList = nonBlank(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS);
   const enabled = enabledList === undefined ? undefined : parseList(enabledList);
   const disabled = parseList(env.OTEL_NODE_DISABLED_INSTRUMENTATIONS ?? '');
-  const { names: instrumentations } = resolveInstrumentations(enabled, disabled);
+  const instrumentations = resolveInstrumentations(enabled, disabled);
   for (const [variable, list] of [
     ['OTEL_NODE_ENABLED_INSTRUMENTATIONS', enabled ?? []],
     ['OTEL_NODE_DISABLED_INSTRUMENTATIONS', disabled],
   ] as const) {
     for (const name of new Set(list)) {
       if (canonicalInstrumentationName(name)) continue;
-      warnings.push({
-        variable,
-        message: `${variable} names "${clip(name)}", which this agent does not ship; it is ignored (known: ${INSTRUMENTATION_NAMES.join(', ')})`,
-      });
+      reader.warn(variable, `${variable} names "${clip(name)}", which this agent does not ship; it is ignored (known: ${INSTRUMENTATION_NAMES.join(', ')})`);
     }
   }
-
 
   const config: AgentConfig = {
     serviceName,
@@ -119,25 +108,38 @@ export function readConfig(env: Env, app: AppPackage = {}): { config: AgentConfi
     health: {
       timeoutMs: read('TUTOR_OTEL_HEALTH_TIMEOUT_MS', (t) => parseInteger(t, 10, 60000), DEFAULTS.healthTimeoutMs, 'milliseconds from 10 to 60000'),
       slowMs: read('TUTOR_OTEL_HEALTH_SLOW_MS', (t) => parseInteger(t, 1, 60000), DEFAULTS.healthSlowMs, 'milliseconds from 1 to 60000'),
-      databaseUrl: read('TUTOR_OTEL_HEALTH_DATABASE_URL', parseConnectionUrl(['postgres:', 'postgresql:']), undefined, 'a postgres:// URL'),
-      redisUrl: read('TUTOR_OTEL_HEALTH_REDIS_URL', parseConnectionUrl(['redis:', 'rediss:']), undefined, 'a redis:// or rediss:// URL'),
+      targets: readHealthTargets(read),
       critical: new Set(
         read(
           'TUTOR_OTEL_HEALTH_CRITICAL',
           (t) => {
             const list = parseList(t);
-            return list.every((k) => k === 'database' || k === 'redis' || k === 'none') ? list.filter((k) => k !== 'none') : undefined;
+            return list.every((k) => DEFAULTS.healthCritical.includes(k) || k === 'none') ? list.filter((k) => k !== 'none') : undefined;
           },
           DEFAULTS.healthCritical,
-          'a list of database, redis or none',
+          `a list of ${[...DEFAULTS.healthCritical, 'none'].join(', ')}`,
         ),
       ),
     },
+    sentryDsn: nonBlank(env.SENTRY_DSN),
+    aiPackageAliases: read('TUTOR_OTEL_AI_PACKAGE_ALIASES', parsePackageNames, [], 'a comma list of npm package names'),
   };
   return { config, warnings };
 }
 
 type Reader = <T>(variable: string, parse: (text: string) => T | undefined, fallback: T, expected: string) => T;
+
+/** The extra /health targets each health-kind integration accepts from its variable. */
+function readHealthTargets(read: Reader): AgentConfig['health']['targets'] {
+  const targets: AgentConfig['health']['targets'] = [];
+  for (const { health } of INTEGRATIONS) {
+    if (!health) continue;
+    const expected = `a ${health.urlProtocols.map((p) => `${p}//`).join(' or ')} URL`;
+    const url = read(health.urlVariable, parseConnectionUrl(health.urlProtocols), undefined, expected);
+    if (url !== undefined) targets.push({ kind: health.kind, url });
+  }
+  return targets;
+}
 
 function readTraces(env: Env, read: Reader): AgentConfig['traces'] {
   const tracesEndpoint = read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', parseHttpUrl, undefined, 'an http(s) URL');
@@ -190,7 +192,7 @@ function parseProtocol(text: string): OtlpProtocol | undefined {
   return value === 'http/protobuf' || value === 'http/json' ? value : undefined;
 }
 
-function parseConnectionUrl(protocols: string[]): (text: string) => string | undefined {
+function parseConnectionUrl(protocols: readonly string[]): (text: string) => string | undefined {
   return (text) => {
     try {
       const url = new URL(text.trim());
@@ -216,28 +218,3 @@ function ownValue<T>(table: Record<string, T>, key: string): T | undefined {
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
-function nonBlank(text: string | undefined): string | undefined {
-  return text !== undefined && text.trim() !== '' ? text.trim() : undefined;
-}
-
-/**
- * Bad values are echoed so the user can find the typo, but never at length, and never for a
- * variable that may carry a credential (a URL with a password, an auth header, a token).
- */
-const SECRET_VARIABLE = /URL|ENDPOINT|HEADERS|TOKEN|DSN|PASSWORD|SECRET|AUTH/;
-
-function shown(variable: string, text: string): string {
-  return SECRET_VARIABLE.test(variable) ? '(value hidden)' : JSON.stringify(clip(text));
-}
-
-function clip(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return '(none)';
-  if (value instanceof Set) return [...value].join(',') || '(none)';
-  if (Array.isArray(value)) return value.join(',') || '(none)';
-  if (typeof value === 'object') return '(none)';
-  return String(value);
-}

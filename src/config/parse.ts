@@ -75,3 +75,12 @@ export function parseBindHost(text: string): string | undefined {
   if (/^\[?[0-9A-Fa-f:]+\]?$/.test(value) && value.includes(':')) return value.replace(/^\[|\]$/g, '');
   return undefined;
 }
+
+const PACKAGE_NAME = /^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*$/;
+
+/** A comma list of npm package names (lower-cased); undefined if any is not one. */
+export function parsePackageNames(text: string): string[] | undefined {
+  const items = parseList(text);
+  if (items.length === 0 || !items.every((name) => PACKAGE_NAME.test(name))) return undefined;
+  return items;
+}

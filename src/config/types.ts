@@ -32,9 +32,8 @@ export interface HealthConfig {
   timeoutMs: number;
   /** A probe slower than this passes with status `warn` (the service reports `degraded`). */
   slowMs: number;
-  /** Extra targets to probe beside the pools and clients the app creates. */
-  databaseUrl: string | undefined;
-  redisUrl: string | undefined;
+  /** Extra targets to probe beside the pools and clients the app creates, by health kind. */
+  targets: Array<{ kind: string; url: string }>;
   /** Check kinds whose failure makes the service unhealthy and not ready. */
   critical: Set<string>;
 }
@@ -62,10 +61,8 @@ export interface AgentConfig {
   shutdownTimeoutMs: number;
   traces: TracesConfig;
   health: HealthConfig;
-}
-
-/** One line for the operator: which variable was wrong and what is used instead. */
-export interface ConfigWarning {
-  variable: string;
-  message: string;
+  /** SENTRY_DSN as given (parsed by the Sentry integration); undefined: Sentry is off. */
+  sentryDsn: string | undefined;
+  /** npm alias names under which the app installed openai or @anthropic-ai/sdk (TUTOR_OTEL_AI_PACKAGE_ALIASES). */
+  aiPackageAliases: string[];
 }

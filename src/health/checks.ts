@@ -3,7 +3,7 @@
  * built from the error's code only (a driver's message can quote a connection string), so no
  * check ever shows a password, a URL or a host.
  */
-import type { Dependency, DependencyKind } from './dependencies';
+import type { Dependency, HealthKind } from './dependencies';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';
 export type ServiceStatus = 'healthy' | 'degraded' | 'unhealthy';
@@ -16,11 +16,9 @@ export interface CheckResult {
 
 export interface NamedCheck {
   name: string;
-  kind: DependencyKind;
+  kind: string;
   result: CheckResult;
 }
-
-const LABEL: Record<DependencyKind, string> = { database: 'PostgreSQL', redis: 'Redis' };
 
 const CODE_TEXT: Record<string, string> = {
   ECONNREFUSED: 'connection refused',
@@ -40,9 +38,9 @@ const CODE_TEXT: Record<string, string> = {
   LOADING: 'server is loading its data set',
 };
 
-export function failureMessage(kind: DependencyKind, error: unknown, timeoutMs: number): string {
+export function failureMessage(kind: HealthKind, error: unknown, timeoutMs: number): string {
   const code = typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : undefined;
-  const what = LABEL[kind];
+  const what = kind.label;
   if (code === 'ETIMEDOUT' || /timeout|timed out/i.test(String((error as Error)?.message ?? ''))) {
     return `${what} did not answer within ${timeoutMs} ms`;
   }
@@ -51,9 +49,8 @@ export function failureMessage(kind: DependencyKind, error: unknown, timeoutMs: 
   return `${what} check failed${safeCode}`;
 }
 
-export function passMessage(kind: DependencyKind, slow: boolean): string {
-  const answered = kind === 'database' ? 'PostgreSQL answered SELECT 1' : 'Redis answered PING';
-  return slow ? `${answered}, but slowly` : answered;
+export function passMessage(kind: HealthKind, slow: boolean): string {
+  return slow ? `${kind.answered}, but slowly` : kind.answered;
 }
 
 export async function runCheck(dependency: Dependency, timeoutMs: number, slowMs: number): Promise<CheckResult> {
@@ -76,8 +73,9 @@ export async function runCheck(dependency: Dependency, timeoutMs: number, slowMs
 export function checkNames(dependencies: Dependency[]): string[] {
   const seen: Record<string, number> = {};
   return dependencies.map((d) => {
-    seen[d.kind] = (seen[d.kind] ?? 0) + 1;
-    return seen[d.kind] === 1 ? d.kind : `${d.kind}_${seen[d.kind]}`;
+    const kind = d.kind.kind;
+    seen[kind] = (seen[kind] ?? 0) + 1;
+    return seen[kind] === 1 ? kind : `${kind}_${seen[kind]}`;
   });
 }
 

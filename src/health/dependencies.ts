@@ -1,13 +1,24 @@
 /**
- * The dependencies the health checks probe. The pg and ioredis instrumentations add what the app
+ * The dependencies the health checks probe. The client integrations (pg, ioredis) add what the app
  * connects to (deduplicated by endpoint, capped), and env variables can add more. A probe opens
  * its own short-lived connection, so it never takes one the app needs.
  */
 
-export type DependencyKind = 'database' | 'redis';
+/**
+ * A kind of dependency, as its integration declares it (integrations/registry.ts): the check's
+ * name on /health and in TUTOR_OTEL_HEALTH_CRITICAL, and how its messages name it.
+ */
+export interface HealthKind {
+  /** `database`, `redis`: the check's name and the value TUTOR_OTEL_HEALTH_CRITICAL lists. */
+  kind: string;
+  /** `PostgreSQL`: how messages name the server. */
+  label: string;
+  /** `PostgreSQL answered SELECT 1`: what a passing probe did. */
+  answered: string;
+}
 
 export interface Dependency {
-  kind: DependencyKind;
+  kind: HealthKind;
   /** Identity for de-duplication (host, port, database); never shown to users. */
   key: string;
   /** Resolves when the dependency answered, rejects otherwise. Must honour the timeout. */
@@ -20,13 +31,13 @@ export class DependencyRegistry {
   private readonly entries = new Map<string, Dependency>();
 
   add(dependency: Dependency): void {
-    const id = `${dependency.kind}|${dependency.key}`;
+    const id = `${dependency.kind.kind}|${dependency.key}`;
     if (this.entries.has(id)) return;
-    if (this.list().filter((d) => d.kind === dependency.kind).length >= MAX_PER_KIND) return;
+    if (this.list().filter((d) => d.kind.kind === dependency.kind.kind).length >= MAX_PER_KIND) return;
     this.entries.set(id, dependency);
   }
 
-  has(kind: DependencyKind, key: string): boolean {
+  has(kind: string, key: string): boolean {
     return this.entries.has(`${kind}|${key}`);
   }
 

@@ -34,7 +34,7 @@ export class HealthService {
       this.inFlight = Promise.all(
         dependencies.map(async (dependency, i) => ({
           name: names[i] as string,
-          kind: dependency.kind,
+          kind: dependency.kind.kind,
           result: await runUntraced(() => runCheck(dependency, this.config.timeoutMs, this.config.slowMs)),
         })),
       ).finally(() => {

@@ -3,7 +3,9 @@
  * The probe client is marked internal so it is neither counted in the app's metrics nor traced.
  */
 import { AGENT_INTERNAL } from '../lifecycle/internal';
-import { withTimeout } from './dependencies';
+import { withTimeout, type HealthKind } from './dependencies';
+
+export const POSTGRES_HEALTH: HealthKind = { kind: 'database', label: 'PostgreSQL', answered: 'PostgreSQL answered SELECT 1' };
 
 export interface PgConnectionParameters {
   host?: string;
@@ -52,23 +54,4 @@ export function pgProbe(Client: PgClientClass, params: PgConnectionParameters | 
 /** The endpoint identity of a pg client's parameters, for de-duplication. */
 export function pgKey(params: PgConnectionParameters): string {
   return `${params.host ?? 'localhost'}:${params.port ?? 5432}/${params.database ?? ''}`;
-}
-
-let seenClientClass: PgClientClass | undefined;
-
-/** The pg instrumentation reports the Client class the app loaded, for probes of configured URLs. */
-export function rememberPgClientClass(Client: PgClientClass): void {
-  seenClientClass ??= Client;
-}
-
-/** The app's pg Client class: the one it loaded, else the one its working directory resolves. */
-export function appPgClientClass(): PgClientClass | undefined {
-  if (seenClientClass) return seenClientClass;
-  try {
-    const { createRequire } = require('node:module') as typeof import('node:module');
-    const appRequire = createRequire(`${process.cwd()}/package.json`);
-    return (appRequire('pg') as { Client: PgClientClass }).Client;
-  } catch {
-    return undefined;
-  }
 }

@@ -6,7 +6,9 @@ import * as net from 'node:net';
 // node:tls is loaded only for a rediss:// probe: the agent's start-up does not pay for it.
 import type * as tls from 'node:tls';
 import { AGENT_INTERNAL } from '../lifecycle/internal';
-import { withTimeout } from './dependencies';
+import { withTimeout, type HealthKind } from './dependencies';
+
+export const REDIS_HEALTH: HealthKind = { kind: 'redis', label: 'Redis', answered: 'Redis answered PING' };
 
 export interface RedisEndpoint {
   host?: string;

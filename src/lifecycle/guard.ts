@@ -1,6 +1,7 @@
 /**
  * Every callback the agent places inside the host (module patches, channel subscribers, timers)
- * runs through `guard`: an agent bug becomes one debug line, never an exception in the app.
+ * runs through `guard`: an agent bug becomes one warning (the first time at each place), never an
+ * exception in the app.
  */
 import { describeError, log } from '../logging/logger';
 

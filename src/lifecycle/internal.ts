@@ -1,3 +1,6 @@
+import { context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
+
 /**
  * Marks for the agent's own I/O, so that no instrumentation counts or traces it as the app's:
  * the agent's HTTP server, and the short-lived clients its health probes open.
@@ -12,15 +15,9 @@ export function isAgentInternal(target: unknown): boolean {
 }
 
 /**
- * Runs the agent's own I/O (health probes) outside any trace, once tracing is loaded; until then
- * there is nothing to suppress.
+ * Runs the agent's own I/O (health probes, Sentry's transport) with tracing suppressed, so no
+ * span is made for it. Without tracing the context manager is a no-op and this just calls `fn`.
  */
-let untracedRunner: <T>(fn: () => T) => T = (fn) => fn();
-
-export function setUntracedRunner(runner: <T>(fn: () => T) => T): void {
-  untracedRunner = runner;
-}
-
 export function runUntraced<T>(fn: () => T): T {
-  return untracedRunner(fn);
+  return context.with(suppressTracing(context.active()), fn);
 }

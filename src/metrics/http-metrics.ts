@@ -7,7 +7,7 @@
 import type { Histogram } from '@opentelemetry/api';
 import type { LabelledCounter, LabelledHistogram } from './aggregates';
 import { semconvHistogram, type MetricInstruments } from './provider';
-import { BoundedLabel } from './route';
+import { BoundedLabel } from '../http/route-label';
 
 /** Latency buckets in seconds; the alert and dashboard thresholds (0.5, 1, 2, 5 s) are bounds. */
 export const HTTP_DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10];

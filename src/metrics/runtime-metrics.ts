@@ -44,7 +44,8 @@ function readCgroupMemoryLimit(): number | undefined {
   return undefined;
 }
 
-export function registerRuntimeMetrics(meter: Meter): () => void {
+/** Runs for the life of the process: neither the delay monitor nor the GC observer keeps it alive. */
+export function registerRuntimeMetrics(meter: Meter): void {
   const startTimeSeconds = Math.round((Date.now() - process.uptime() * 1000) / 1000);
   const memoryLimit = readCgroupMemoryLimit();
   const heapLimit = v8.getHeapStatistics().heap_size_limit;
@@ -133,9 +134,4 @@ export function registerRuntimeMetrics(meter: Meter): () => void {
     }),
   );
   gcObserver.observe({ entryTypes: ['gc'] });
-
-  return () => {
-    delay.disable();
-    gcObserver.disconnect();
-  };
 }

@@ -11,27 +11,16 @@
  *   stderr, exit code 1). If the app has its own `uncaughtException` listener, it decides.
  */
 import * as dc from 'node:diagnostics_channel';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { isSpanContextValid, trace, TraceFlags } from '@opentelemetry/api';
 import type { InstrumentationName } from '../config/instrumentation-names';
-import { createRouteTemplateLookup } from '../instrumentations/frameworks/route-template';
+import { schemeOf } from '../http/request-facts';
+import type { RecordedError, ServerRequests } from '../http/requests';
 import { markShuttingDown } from '../lifecycle/app-state';
 import { guard } from '../lifecycle/guard';
-import { agentServers } from '../lifecycle/internal';
-import { foldPath, methodLabel, routeLabel } from '../metrics/route';
-import { schemeOf } from '../instrumentations/http/utils';
+import { foldPath, methodLabel, routeLabel } from '../http/route-label';
 import type { Capture, HttpFacts, SentryReporter } from './reporter';
 import type { ErrorSpanIndex } from './spans';
-
-const NOTED_ERROR = Symbol('otel-agent.sentry.error');
-
-interface NotedError {
-  error: unknown;
-  trace: Capture['trace'];
-  framework: 'express' | 'fastify';
-}
-
-type NotedRequest = IncomingMessage & { [NOTED_ERROR]?: NotedError; originalUrl?: string };
 
 /** Request headers an event may carry; everything else (Authorization, Cookie, ...) never does. */
 const SENT_HEADERS = ['accept', 'content-type', 'content-length', 'user-agent', 'host'];
@@ -43,18 +32,17 @@ export function activeTrace(): Capture['trace'] {
   return { traceId: ctx.traceId, spanId: ctx.spanId, sampled: (ctx.traceFlags & TraceFlags.SAMPLED) !== 0 };
 }
 
-export function watchHttpErrors(reporter: SentryReporter, names: Set<InstrumentationName>): void {
-  const templateOf = createRouteTemplateLookup({ express: names.has('express'), fastify: names.has('fastify') });
-
-  const note = (request: NotedRequest | undefined, error: unknown, framework: NotedError['framework']) => {
-    if (!request || request[NOTED_ERROR]) return; // the first error is where it started
-    request[NOTED_ERROR] = { error, trace: activeTrace(), framework };
+export function watchHttpErrors(reporter: SentryReporter, names: Set<InstrumentationName>, requests: ServerRequests): void {
+  const note = (request: IncomingMessage | undefined, error: unknown, framework: RecordedError['framework']) => {
+    const record = requests.recordOf(request);
+    if (!record || record.error) return; // the first error is where it started
+    record.error = { error, trace: activeTrace(), framework };
   };
   if (names.has('express')) {
     dc.subscribe(
       'tracing:express.router.request:error',
       guard('sentry express errors', (message: unknown) => {
-        const { req, error } = message as { req?: NotedRequest; error?: unknown };
+        const { req, error } = message as { req?: IncomingMessage; error?: unknown };
         note(req, error, 'express');
       }),
     );
@@ -63,29 +51,25 @@ export function watchHttpErrors(reporter: SentryReporter, names: Set<Instrumenta
     dc.subscribe(
       'tracing:fastify.request.handler:error',
       guard('sentry fastify errors', (message: unknown) => {
-        const { request, error } = message as { request?: { raw?: NotedRequest }; error?: unknown };
+        const { request, error } = message as { request?: { raw?: IncomingMessage }; error?: unknown };
         note(request?.raw, error, 'fastify');
       }),
     );
   }
 
-  dc.subscribe(
-    'http.server.response.finish',
-    guard('sentry http errors', (message: unknown) => {
-      const { request, response, server } = message as { request: NotedRequest; response: ServerResponse; server: object };
-      if (agentServers.has(server)) return;
+  requests.consume({
+    finish({ request, response, error: noted }) {
       const statusCode = response.statusCode;
       if (statusCode < 500) return; // an error the app answered with a 4xx is the client's
-      const noted = request[NOTED_ERROR];
-      const http = httpFacts(request, statusCode, templateOf(request));
+      const http = httpFacts(request, statusCode, requests.routeTemplate(request));
       if (noted) {
         reporter.capture({ error: noted.error, level: 'error', mechanism: `auto.http.${noted.framework}`, trace: noted.trace ?? activeTrace(), http });
       } else {
         // The span active when the response finished is the request's (its context follows the write).
         reporter.capture({ message: `HTTP ${statusCode} on ${http.method} ${http.route}`, level: 'error', mechanism: 'auto.http.node', trace: activeTrace(), http });
       }
-    }),
-  );
+    },
+  });
 }
 
 export function httpFacts(request: IncomingMessage & { originalUrl?: string }, statusCode: number | undefined, template: string | undefined): HttpFacts {

@@ -1,6 +1,7 @@
 /**
- * Sentry: entry point called by lifecycle/start only when SENTRY_DSN is set, before tracing
- * starts, so that the span processors it returns are part of the tracer provider.
+ * Sentry: entry point of the `sentry` integration (integrations/sentry.ts), which runs only when
+ * SENTRY_DSN is set; it prepares before tracing starts, so that the span processors it returns
+ * are part of the tracer provider.
  *
  * - prepareSentry reads the settings (a malformed DSN: one warning, nothing else happens) and
  *   returns the processor that sends the agent's spans to Sentry's OTLP endpoint.
@@ -10,7 +11,7 @@
  * What is sent and what never is: docs/sentry.md.
  */
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
-import type { AgentContext } from '../lifecycle/context';
+import type { IntegrationContext } from '../integrations/types';
 import { log } from '../logging/logger';
 import { otlpTracesEndpoint } from './dsn';
 import { watchHttpErrors, watchProcessErrors } from './hooks';
@@ -34,12 +35,12 @@ interface Prepared {
 
 let prepared: Prepared | undefined;
 
-export function prepareSentry(context: AgentContext): SentrySetup | undefined {
+export function prepareSentry(context: Omit<IntegrationContext, 'tracer'>): SentrySetup | undefined {
   const { settings, warnings } = readSentrySettings(context.env, context.config);
   for (const warning of warnings) log.warn(warning);
   if (!settings) return undefined;
 
-  const metrics = new SentryMetrics(context.meter);
+  const metrics = new SentryMetrics(context.metrics.meter);
   const scrubber = new Scrubber(settings.scrubKeys, settings.scrubPattern);
   const spanProcessors: SpanProcessor[] = [];
   let errors: ErrorSpanIndex | undefined;
@@ -60,12 +61,12 @@ export function prepareSentry(context: AgentContext): SentrySetup | undefined {
 }
 
 /** Called after the tracer provider is registered: the error hooks and the shutdown flush. */
-export function startSentry(context: AgentContext): void {
+export function startSentry(context: IntegrationContext): void {
   if (!prepared) return;
   const { settings, metrics, scrubber, errors } = prepared;
   const { config } = context;
   const reporter = new SentryReporter(settings, { name: config.serviceName, version: config.serviceVersion }, scrubber, metrics);
   watchProcessErrors(reporter, errors, config.shutdownTimeoutMs);
-  if (config.instrumentations.has('http')) watchHttpErrors(reporter, config.instrumentations);
+  if (config.instrumentations.has('http')) watchHttpErrors(reporter, config.instrumentations, context.requests);
   context.addFlusher(() => reporter.flush(config.shutdownTimeoutMs));
 }

@@ -4,6 +4,7 @@
  * Every variable read here is listed in docs/sentry.md.
  */
 import { parseBoolean, parseList, parseRatio } from '../config/parse';
+import { EnvReader, nonBlank, type Env } from '../config/reader';
 import type { AgentConfig } from '../config/types';
 import { parseDsn, type Dsn } from './dsn';
 
@@ -22,8 +23,6 @@ export interface SentrySettings {
   scrubPattern: RegExp | undefined;
 }
 
-export type Env = Record<string, string | undefined>;
-
 export const SENTRY_DEFAULTS = {
   environment: 'production',
   tracesSampleRate: 1,
@@ -31,10 +30,11 @@ export const SENTRY_DEFAULTS = {
 
 export function readSentrySettings(
   env: Env,
-  config: Pick<AgentConfig, 'serviceName' | 'serviceVersion' | 'resourceAttributes'>,
+  config: Pick<AgentConfig, 'serviceName' | 'serviceVersion' | 'resourceAttributes' | 'sentryDsn'>,
 ): { settings: SentrySettings | undefined; warnings: string[] } {
+  const reader = new EnvReader(env);
   const warnings: string[] = [];
-  const dsnText = nonBlank(env.SENTRY_DSN);
+  const dsnText = config.sentryDsn;
   if (dsnText === undefined) return { settings: undefined, warnings };
   const dsn = parseDsn(dsnText);
   if (!dsn) {
@@ -45,8 +45,9 @@ export function readSentrySettings(
     return { settings: undefined, warnings };
   }
 
-  const tracesSampleRate = readValue(env, 'SENTRY_TRACES_SAMPLE_RATE', parseRatio, SENTRY_DEFAULTS.tracesSampleRate, 'a ratio from 0 to 1', warnings);
-  const debug = readValue(env, 'SENTRY_DEBUG', parseBoolean, false, 'true or false', warnings);
+  const tracesSampleRate = reader.read('SENTRY_TRACES_SAMPLE_RATE', parseRatio, SENTRY_DEFAULTS.tracesSampleRate, 'a ratio from 0 to 1');
+  const debug = reader.read('SENTRY_DEBUG', parseBoolean, false, 'true or false');
+  for (const warning of reader.warnings) warnings.push(warning.message);
 
   let scrubPattern: RegExp | undefined;
   const pattern = nonBlank(env.TUTOR_OTEL_SENTRY_SCRUB_PATTERN);
@@ -90,18 +91,4 @@ function defaultRelease(env: Env, config: Pick<AgentConfig, 'serviceName' | 'ser
   if (explicit !== undefined) return explicit;
   if (config.serviceVersion && config.serviceVersion !== '0.0.0') return `${config.serviceName}@${config.serviceVersion}`;
   return undefined;
-}
-
-function readValue<T>(env: Env, variable: string, parse: (text: string) => T | undefined, fallback: T, expected: string, warnings: string[]): T {
-  const text = env[variable];
-  if (text === undefined || text.trim() === '') return fallback;
-  const value = parse(text);
-  if (value !== undefined) return value;
-  const shown = text.length > 60 ? `${text.slice(0, 57)}...` : text;
-  warnings.push(`${variable}=${JSON.stringify(shown)} is not ${expected}; using the default ${String(fallback)}`);
-  return fallback;
-}
-
-function nonBlank(text: string | undefined): string | undefined {
-  return text !== undefined && text.trim() !== '' ? text.trim() : undefined;
 }

@@ -98,8 +98,6 @@ export class SentryOtlpExporter implements SpanExporter {
   private readonly serializer: TraceSerializer;
   private inFlight = 0;
   private backoffUntil = 0;
-  /** Told how many spans left the processor's queue. */
-  onHandedOver: (count: number) => void = () => {};
 
   constructor(
     url: string,
@@ -112,7 +110,6 @@ export class SentryOtlpExporter implements SpanExporter {
   }
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    this.onHandedOver(spans.length);
     const fail = (reason: string) => {
       this.metrics.spansDropped(reason, spans.length);
       done({ code: ExportResultCode.FAILED, error: new Error(`spans not sent to Sentry (${reason})`) });
@@ -193,11 +190,17 @@ export class SentrySpanProcessor implements SpanProcessor {
     ratio: number,
   ) {
     if (exporter) {
-      exporter.onHandedOver = (count) => {
-        this.queued = Math.max(0, this.queued - count);
+      // What the batch hands to the exporter has left this processor's queue.
+      const handOver: SpanExporter = {
+        export: (spans, done) => {
+          this.queued = Math.max(0, this.queued - spans.length);
+          exporter.export(spans, done);
+        },
+        shutdown: () => exporter.shutdown(),
+        forceFlush: () => exporter.forceFlush(),
       };
       this.batch = new BatchSpanProcessor({
-        exporter,
+        exporter: handOver,
         maxQueueSize: SPAN_QUEUE_LIMIT,
         maxExportBatchSize: 512,
         exportTimeoutMillis: EXPORT_TIMEOUT_MS,

@@ -5,7 +5,7 @@
  */
 import { context, propagation, trace, type MeterProvider, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CompositePropagator, suppressTracing, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
@@ -15,19 +15,15 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
-import type { InstrumentationName } from '../config/instrumentation-names';
 import type { AgentConfig, TracesConfig } from '../config/types';
-import { setUntracedRunner } from '../lifecycle/internal';
-import { loadTraceInstrumentations } from './instrumentations';
+import type { Integration } from '../integrations/types';
 import { buildSampler } from './sampler';
 
 export interface Tracing {
-  provider: TracerProvider;
   /** The agent's own spans (HTTP server, pg, ioredis). */
   tracer: Tracer;
   /** Sends what is buffered; resolves when done or when the exporter gives up. */
   flush(): Promise<void>;
-  shutdown(): Promise<void>;
 }
 
 function createExporter(traces: TracesConfig, selfMetrics: MeterProvider): SpanExporter {
@@ -43,13 +39,15 @@ function createExporter(traces: TracesConfig, selfMetrics: MeterProvider): SpanE
 }
 
 /**
+ * @param integrations the enabled integrations: the upstream span instrumentations of those that
+ *   have one are loaded here (outgoing HTTP, fetch, Express and Fastify middleware spans)
  * @param instrumentationMeters where upstream instrumentations record their semantic-convention
  *   metrics (a no-op provider unless they were asked for)
  * @param selfMetrics where the span pipeline reports on itself (queue, drops, export failures)
  */
 export function startTracing(
   config: AgentConfig,
-  instrumentations: Iterable<InstrumentationName>,
+  integrations: readonly Integration[],
   instrumentationMeters: MeterProvider,
   selfMetrics: MeterProvider,
   extraSpanProcessors: SpanProcessor[] = [],
@@ -80,14 +78,17 @@ export function startTracing(
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
   trace.setGlobalTracerProvider(provider);
-  setUntracedRunner((fn) => context.with(suppressTracing(context.active()), fn));
 
-  loadTraceInstrumentations(instrumentations, provider, instrumentationMeters);
+  for (const integration of integrations) {
+    const instrumentation = integration.upstreamSpans?.();
+    if (!instrumentation) continue;
+    instrumentation.setTracerProvider(provider);
+    // A no-op meter provider unless the semantic-convention twins were asked for.
+    instrumentation.setMeterProvider(instrumentationMeters);
+  }
 
   return {
-    provider,
     tracer: provider.getTracer('@tutor/otel-agent'),
     flush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
   };
 }

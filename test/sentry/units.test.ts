@@ -9,7 +9,8 @@ import { getOtlpTracesEndpoint } from '@sentry/node';
 import { dsnToString, otlpTracesEndpoint, parseDsn } from '../../src/sentry/dsn';
 import { unhandledRejectionsMode } from '../../src/sentry/hooks';
 import { FILTERED, Scrubber } from '../../src/sentry/scrub';
-import { readSentrySettings } from '../../src/sentry/settings';
+import { readConfig } from '../../src/config/env';
+import { readSentrySettings as readSettings } from '../../src/sentry/settings';
 import { ErrorSpanIndex, scrubbedView } from '../../src/sentry/spans';
 import { retryAfterMs } from '../../src/sentry/transport';
 
@@ -41,7 +42,11 @@ describe('DSN', () => {
 });
 
 describe('settings', () => {
-  const config = { serviceName: 'auth-service', serviceVersion: '1.4.2', resourceAttributes: {} as Record<string, string> };
+  const agentConfig = { serviceName: 'auth-service', serviceVersion: '1.4.2', resourceAttributes: {} as Record<string, string> };
+  /** The agent's config as readConfig makes it from this environment: SENTRY_DSN is read there, once. */
+  const readSentrySettings = (env: Record<string, string | undefined>, config: typeof agentConfig = agentConfig) =>
+    readSettings(env, { ...config, sentryDsn: readConfig(env).config.sentryDsn });
+  const config = agentConfig;
 
   it('are absent without a DSN, and a malformed DSN is one warning that never echoes it', () => {
     expect(readSentrySettings({}, config)).toEqual({ settings: undefined, warnings: [] });

@@ -27,8 +27,8 @@ describe('readConfig defaults', () => {
     expect(config.shutdownTimeoutMs).toBe(1500);
     expect(config.health.timeoutMs).toBe(1000);
     expect(config.health.slowMs).toBe(500);
-    expect(config.health.databaseUrl).toBeUndefined();
-    expect(config.health.redisUrl).toBeUndefined();
+    expect(config.health.targets.find((t) => t.kind === 'database')?.url).toBeUndefined();
+    expect(config.health.targets.find((t) => t.kind === 'redis')?.url).toBeUndefined();
     expect([...config.health.critical].sort()).toEqual(['database', 'redis']);
   });
 
@@ -154,14 +154,14 @@ const VARIABLES: VariableCase[] = [
     variable: 'TUTOR_OTEL_HEALTH_DATABASE_URL',
     bad: ['mysql://app:Hunter2Secret@db:3306/app', 'not a url', 'db.internal:5432', 'http://app:Hunter2Secret@db/x'],
     shownDefault: '(none)',
-    pick: (c) => c.health.databaseUrl,
+    pick: (c) => c.health.targets.find((t) => t.kind === 'database')?.url,
     defaultValue: undefined,
   },
   {
     variable: 'TUTOR_OTEL_HEALTH_REDIS_URL',
     bad: ['http://:Hunter2Secret@cache:6379', 'cache:6379', 'memcached://cache', 'not a url'],
     shownDefault: '(none)',
-    pick: (c) => c.health.redisUrl,
+    pick: (c) => c.health.targets.find((t) => t.kind === 'redis')?.url,
     defaultValue: undefined,
   },
   {
@@ -352,9 +352,9 @@ describe('readConfig good values', () => {
       TUTOR_OTEL_HEALTH_REDIS_URL: 'rediss://:pw@cache:6380/1',
     });
     expect(warnings).toEqual([]);
-    expect(config.health.databaseUrl).toBe('postgresql://app:pw@db:5432/app');
-    expect(config.health.redisUrl).toBe('rediss://:pw@cache:6380/1');
-    expect(read({ TUTOR_OTEL_HEALTH_DATABASE_URL: 'postgres://db/app' }).config.health.databaseUrl).toBe('postgres://db/app');
+    expect(config.health.targets.find((t) => t.kind === 'database')?.url).toBe('postgresql://app:pw@db:5432/app');
+    expect(config.health.targets.find((t) => t.kind === 'redis')?.url).toBe('rediss://:pw@cache:6380/1');
+    expect(read({ TUTOR_OTEL_HEALTH_DATABASE_URL: 'postgres://db/app' }).config.health.targets.find((t) => t.kind === 'database')?.url).toBe('postgres://db/app');
   });
 
   it('reads the auth token and token file trimmed, never warning', () => {

@@ -1,6 +1,10 @@
 import { describe, it, expect } from 'vitest';
 import { checkNames, failureMessage, overallStatus, passMessage, runCheck, type NamedCheck } from '../../src/health/checks';
-import type { Dependency, DependencyKind } from '../../src/health/dependencies';
+import type { Dependency } from '../../src/health/dependencies';
+import { POSTGRES_HEALTH } from '../../src/health/pg-probe';
+import { REDIS_HEALTH } from '../../src/health/redis-probe';
+
+type DependencyKind = 'database' | 'redis';
 
 const PASSWORD = 'Tr0ub4dor&3-very-secret';
 const CONNECTION_STRING = `postgres://tutor_app:${PASSWORD}@db-primary.internal.example:5432/tutor_prod`;
@@ -21,34 +25,34 @@ function expectNoSecrets(message: string): void {
 describe('failureMessage', () => {
   it('never repeats the error message, even with a known code', () => {
     const error = leaky(`password authentication failed for user "tutor_app" (${CONNECTION_STRING})`, '28P01');
-    const message = failureMessage('database', error, 1000);
+    const message = failureMessage(POSTGRES_HEALTH, error, 1000);
     expect(message).toBe('PostgreSQL check failed: authentication failed (28P01)');
     expectNoSecrets(message);
   });
 
   it('never repeats the error message when there is no code', () => {
-    const message = failureMessage('database', leaky(`could not connect with ${CONNECTION_STRING}, password ${PASSWORD}`), 1000);
+    const message = failureMessage(POSTGRES_HEALTH, leaky(`could not connect with ${CONNECTION_STRING}, password ${PASSWORD}`), 1000);
     expect(message).toBe('PostgreSQL check failed');
     expectNoSecrets(message);
   });
 
   it('never repeats the error message with an unknown but safe code', () => {
-    const message = failureMessage('redis', leaky(`ERR something about ${REDIS_URL}`, 'XX000'), 1000);
+    const message = failureMessage(REDIS_HEALTH, leaky(`ERR something about ${REDIS_URL}`, 'XX000'), 1000);
     expect(message).toBe('Redis check failed (XX000)');
     expectNoSecrets(message);
   });
 
   it('does not show a code that is not a short word', () => {
-    const fromUrl = failureMessage('redis', leaky('boom', REDIS_URL), 1000);
+    const fromUrl = failureMessage(REDIS_HEALTH, leaky('boom', REDIS_URL), 1000);
     expect(fromUrl).toBe('Redis check failed');
     expectNoSecrets(fromUrl);
-    expect(failureMessage('redis', leaky('boom', 'A'.repeat(25)), 1000)).toBe('Redis check failed');
-    expect(failureMessage('redis', leaky('boom', 'has space'), 1000)).toBe('Redis check failed');
-    expect(failureMessage('redis', leaky('boom', PASSWORD), 1000)).toBe('Redis check failed');
+    expect(failureMessage(REDIS_HEALTH, leaky('boom', 'A'.repeat(25)), 1000)).toBe('Redis check failed');
+    expect(failureMessage(REDIS_HEALTH, leaky('boom', 'has space'), 1000)).toBe('Redis check failed');
+    expect(failureMessage(REDIS_HEALTH, leaky('boom', PASSWORD), 1000)).toBe('Redis check failed');
   });
 
   it('ignores a code that is not a string', () => {
-    expect(failureMessage('database', leaky(CONNECTION_STRING, 28000), 1000)).toBe('PostgreSQL check failed');
+    expect(failureMessage(POSTGRES_HEALTH, leaky(CONNECTION_STRING, 28000), 1000)).toBe('PostgreSQL check failed');
   });
 
   it.each([
@@ -68,30 +72,30 @@ describe('failureMessage', () => {
     ['NOAUTH', 'authentication required'],
     ['LOADING', 'server is loading its data set'],
   ])('maps %s to "%s"', (code, text) => {
-    const message = failureMessage('database', leaky(`${code} at ${CONNECTION_STRING}`, code), 1000);
+    const message = failureMessage(POSTGRES_HEALTH, leaky(`${code} at ${CONNECTION_STRING}`, code), 1000);
     expect(message).toBe(`PostgreSQL check failed: ${text} (${code})`);
     expectNoSecrets(message);
   });
 
   it('reports a timeout by code or by message, with the deadline', () => {
-    expect(failureMessage('redis', leaky('x', 'ETIMEDOUT'), 750)).toBe('Redis did not answer within 750 ms');
-    const byMessage = failureMessage('database', leaky(`Connection terminated due to connection timeout to ${CONNECTION_STRING}`), 1000);
+    expect(failureMessage(REDIS_HEALTH, leaky('x', 'ETIMEDOUT'), 750)).toBe('Redis did not answer within 750 ms');
+    const byMessage = failureMessage(POSTGRES_HEALTH, leaky(`Connection terminated due to connection timeout to ${CONNECTION_STRING}`), 1000);
     expect(byMessage).toBe('PostgreSQL did not answer within 1000 ms');
     expectNoSecrets(byMessage);
-    expect(failureMessage('database', leaky('Query read Timed Out'), 250)).toBe('PostgreSQL did not answer within 250 ms');
+    expect(failureMessage(POSTGRES_HEALTH, leaky('Query read Timed Out'), 250)).toBe('PostgreSQL did not answer within 250 ms');
   });
 
   it.each([null, undefined, 'a thrown string with postgres://u:pw@h/db', 42, {}, { message: 123 }])('copes with a thrown %j', (thrown) => {
-    const message = failureMessage('database', thrown, 1000);
+    const message = failureMessage(POSTGRES_HEALTH, thrown, 1000);
     expect(message).toBe('PostgreSQL check failed');
   });
 });
 
 describe('passMessage', () => {
   it('names the probe and says when it was slow', () => {
-    expect(passMessage('database', false)).toBe('PostgreSQL answered SELECT 1');
-    expect(passMessage('redis', false)).toBe('Redis answered PING');
-    expect(passMessage('redis', true)).toBe('Redis answered PING, but slowly');
+    expect(passMessage(POSTGRES_HEALTH, false)).toBe('PostgreSQL answered SELECT 1');
+    expect(passMessage(REDIS_HEALTH, false)).toBe('Redis answered PING');
+    expect(passMessage(REDIS_HEALTH, true)).toBe('Redis answered PING, but slowly');
   });
 });
 
@@ -127,7 +131,7 @@ describe('overallStatus', () => {
 });
 
 function dependency(kind: DependencyKind, probe: Dependency['probe'] = async () => {}): Dependency {
-  return { kind, key: `${kind}-key`, probe };
+  return { kind: kind === 'database' ? POSTGRES_HEALTH : REDIS_HEALTH, key: `${kind}-key`, probe };
 }
 
 describe('checkNames', () => {

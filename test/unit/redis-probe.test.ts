@@ -1,6 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import * as net from 'node:net';
-import { encodeCommand, redisEndpointFromUrl, redisKey, redisProbe } from '../../src/health/redis-probe';
+import { encodeCommand, REDIS_HEALTH, redisEndpointFromUrl, redisKey, redisProbe } from '../../src/health/redis-probe';
 import { failureMessage } from '../../src/health/checks';
 
 const REDIS_HOST = '127.0.0.1';
@@ -141,7 +141,7 @@ describe('redisProbe', () => {
       const error = await rejection(redisProbe(endpoint)(2000));
       expect(error.code).toMatch(/^(ERR|WRONGPASS|NOAUTH)$/);
       expect(error.message).not.toContain(secret);
-      expect(failureMessage('redis', error, 2000)).not.toContain(secret);
+      expect(failureMessage(REDIS_HEALTH, error, 2000)).not.toContain(secret);
     }
   });
 
@@ -151,7 +151,7 @@ describe('redisProbe', () => {
     const error = await rejection(redisProbe({ host: '127.0.0.1', port })(2000));
     expect(error.code).toBe('ECONNREFUSED');
     expect(Date.now() - started).toBeLessThan(2000);
-    expect(failureMessage('redis', error, 2000)).toBe('Redis check failed: connection refused (ECONNREFUSED)');
+    expect(failureMessage(REDIS_HEALTH, error, 2000)).toBe('Redis check failed: connection refused (ECONNREFUSED)');
   });
 
   it('rejects with a timeout, within the deadline, against a server that never answers', async () => {
@@ -169,7 +169,7 @@ describe('redisProbe', () => {
     expect(error.code).toBe('ETIMEDOUT');
     expect(elapsed).toBeGreaterThanOrEqual(190);
     expect(elapsed).toBeLessThan(1000);
-    expect(failureMessage('redis', error, 200)).toBe('Redis did not answer within 200 ms');
+    expect(failureMessage(REDIS_HEALTH, error, 200)).toBe('Redis did not answer within 200 ms');
     // The probe spoke RESP and then gave its socket up.
     expect(received).toBe('*1\r\n$4\r\nPING\r\n');
     expect(closedByProbe).toBeDefined();

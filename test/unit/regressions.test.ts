@@ -4,7 +4,7 @@ import { readConfig } from '../../src/config/env';
 import { canonicalInstrumentationName } from '../../src/config/instrumentation-names';
 import { failureMessage } from '../../src/health/checks';
 import { redisEndpointFromUrl } from '../../src/health/redis-probe';
-import { foldPath } from '../../src/metrics/route';
+import { foldPath } from '../../src/http/route-label';
 import { flushWithin } from '../../src/lifecycle/shutdown';
 
 describe('regressions', () => {

@@ -7,7 +7,7 @@ import {
   isIdSegment,
   methodLabel,
   routeLabel,
-} from '../../src/metrics/route';
+} from '../../src/http/route-label';
 
 describe('foldPath', () => {
   it.each([

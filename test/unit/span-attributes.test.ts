@@ -1,6 +1,6 @@
 /** The pure parts of the agent's own spans: names and attributes for HTTP server, pg and Redis. */
 import { describe, expect, it } from 'vitest';
-import { hostName, pathOf, serverSpanName } from '../../src/instrumentations/http/utils';
+import { hostName, pathOf, serverSpanName } from '../../src/http/request-facts';
 import { MAX_QUERY_TEXT, pgSpanAttributes, pgSpanName } from '../../src/instrumentations/pg/utils';
 import { redisSpanAttributes } from '../../src/instrumentations/ioredis/utils';
 

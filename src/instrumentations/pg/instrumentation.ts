@@ -1,152 +1,138 @@
 /**
- * Times every `pg` query for `db_query_duration_seconds`, makes its CLIENT span when tracing is
- * on, and registers the servers the app connects to for the health checks. Patches
- * `Client.prototype.query` and `.connect` once per loaded copy of pg; pools (pg-pool) run their
- * queries through the same Client methods.
+ * The `pg` patch: it only publishes. `Client.prototype.query` and `.connect` are wrapped once per
+ * loaded copy of pg (pools, pg-pool, run their queries through the same Client methods); each
+ * query becomes a start and an end event on `events.queries`, each connect a `events.clients`
+ * event, each loaded copy a `events.modules` event. The DB metrics, the query spans and the health
+ * checks' discovery are consumers (see integrations/pg.ts).
  *
- * With tracing on, callbacks (the app's and the pool's `connect` callback) are bound to the
- * context they were passed in: pg calls them from its socket's data handler, and a pool hands a
- * released client to the next waiter from inside another request, so without the binding a query
- * would be parented by whichever request happened to free the connection.
+ * When a consumer asks for it (spans), callbacks (the app's and a pool's `connect` callback) are
+ * bound to the context they were passed in: pg calls them from its socket's data handler, and a
+ * pool hands a released client to the next waiter from inside another request, so without the
+ * binding a query would be parented by whichever request happened to free the connection.
  *
  * The app gets back exactly what pg returns, with one deliberate difference: for the promise form
  * it gets a promise chained on pg's, which settles the same way (a rejection the app does not
  * handle still surfaces as an unhandled rejection, as it would without the agent).
  */
-import { context, SpanKind, SpanStatusCode, type Context, type Span, type Tracer } from '@opentelemetry/api';
-import { isAgentInternal } from '../../lifecycle/internal';
+import { context, type Context, type Span } from '@opentelemetry/api';
+import type { PgClientClass, PgConnectionParameters } from '../../health/pg-probe';
 import { reportOnce } from '../../lifecycle/guard';
-import type { DbMetrics } from '../../metrics/db-metrics';
-import type { DependencyRegistry } from '../../health/dependencies';
-import { pgKey, pgProbe, type PgClientClass, type PgConnectionParameters } from '../../health/pg-probe';
+import { isAgentInternal } from '../../lifecycle/internal';
+import type { DbOperation } from '../../metrics/db-metrics';
 import { claimPatch, onPackageLoad } from '../module-hooks';
-import { rememberPgClientClass } from '../../health/pg-probe';
-import { pgSpanAttributes, pgSpanName, queryText, sqlOperation } from './utils';
+import { EventChannel, OperationChannel } from '../operation-channel';
+import { wrap } from '../wrap';
+import { queryText, sqlOperation } from './utils';
 
 const PATCHED = Symbol.for('@tutor/otel-agent.pg');
 
 type AnyFunction = (...args: unknown[]) => unknown;
 
-interface PgClientInstance {
+export interface PgClientInstance {
   connectionParameters?: PgConnectionParameters;
   constructor: PgClientClass;
 }
 
-type PatchableClass = AnyFunction & { prototype: Record<string, unknown> };
+/** One query, from the moment the app called `query` until pg settled it. */
+export interface PgQuery {
+  readonly client: PgClientInstance;
+  /** The statement as given (a string, or whatever a query config object held). */
+  readonly text: unknown;
+  readonly operation: DbOperation;
+  /** performance.now() at the call. */
+  readonly startedAt: number;
+  /** The query's span, kept here by the span consumer. */
+  span?: Span;
+}
 
-/** @param tracer makes the query spans; undefined when tracing is off */
-export function instrumentPg(metrics: DbMetrics, dependencies: DependencyRegistry, tracer?: Tracer): void {
+export interface PgEvents {
+  queries: OperationChannel<PgQuery>;
+  /** A client of the app connects (pools' clients included). */
+  clients: EventChannel<PgClientInstance>;
+  /** A copy of pg was loaded: its Client class. */
+  modules: EventChannel<PgClientClass>;
+}
+
+export function createPgEvents(): PgEvents {
+  return { queries: new OperationChannel('pg query'), clients: new EventChannel('pg client'), modules: new EventChannel('pg module') };
+}
+
+export function patchPg(events: PgEvents): void {
   onPackageLoad(['pg'], 'pg patch', (exports) => {
-    const Client = (exports as { Client?: unknown } | undefined)?.Client as PatchableClass | undefined;
+    const Client = (exports as { Client?: unknown } | undefined)?.Client as (AnyFunction & { prototype: object }) | undefined;
     if (typeof Client !== 'function' || !claimPatch(Client.prototype, PATCHED)) return;
-    rememberPgClientClass(Client as unknown as PgClientClass);
-    if (tracer) bindPoolCallbacks((exports as { Pool?: unknown }).Pool as PatchableClass | undefined);
+    events.modules.publish(Client as unknown as PgClientClass);
+    if (events.queries.bindsCallerContext) bindPoolCallbacks((exports as { Pool?: unknown }).Pool);
 
-    const noteServer = (client: PgClientInstance) => {
-      try {
-        const params = client.connectionParameters;
-        if (!params) return;
-        const key = pgKey(params);
-        if (dependencies.has('database', key)) return;
-        const { host, port, user, database, password, ssl } = params;
-        dependencies.add({
-          kind: 'database',
-          key,
-          probe: pgProbe(client.constructor, { host, port, user, database, password, ssl }),
-        });
-      } catch (error) {
-        reportOnce('pg dependency discovery', error);
-      }
+    wrap(Client.prototype, 'connect', (original) =>
+      function connect(this: PgClientInstance, ...args: unknown[]) {
+        if (!isAgentInternal(this)) events.clients.publish(this);
+        return original.apply(this, args);
+      },
+    );
+    wrap(Client.prototype, 'query', (original) =>
+      function query(this: PgClientInstance, ...args: unknown[]) {
+        if (isAgentInternal(this) || !events.queries.hasConsumers) return original.apply(this, args);
+        return runQuery(events.queries, this, original, args);
+      },
+    );
+  });
+}
+
+function runQuery(queries: OperationChannel<PgQuery>, client: PgClientInstance, original: (this: unknown, ...args: unknown[]) => unknown, args: unknown[]): unknown {
+  let finish: (error: unknown) => void;
+  try {
+    const text = queryText(args[0]);
+    const op: PgQuery = { client, text, operation: sqlOperation(text), startedAt: performance.now() };
+    queries.start(op);
+    let done = false;
+    finish = (error) => {
+      if (done) return;
+      done = true;
+      queries.end(op, error);
     };
-
-    const originalConnect = Client.prototype.connect as AnyFunction;
-    Client.prototype.connect = function connect(this: PgClientInstance, ...args: unknown[]) {
-      if (!isAgentInternal(this)) noteServer(this);
-      return originalConnect.apply(this, args);
-    };
-
-    const originalQuery = Client.prototype.query as AnyFunction;
-    Client.prototype.query = function query(this: PgClientInstance, ...args: unknown[]) {
-      if (isAgentInternal(this)) return originalQuery.apply(this, args);
-      let finish: (error: unknown) => void;
-      try {
-        finish = startQuery(metrics, tracer, this, args[0]);
-        wrapCompletion(args, finish, tracer && context.active());
-      } catch (error) {
-        reportOnce('pg query timing', error);
-        return originalQuery.apply(this, args);
-      }
-      let result: unknown;
-      try {
-        result = originalQuery.apply(this, args);
-      } catch (error) {
+    wrapCompletion(args, finish, queries.bindsCallerContext ? context.active() : undefined);
+  } catch (error) {
+    reportOnce('pg query timing', error);
+    return original.apply(client, args);
+  }
+  let result: unknown;
+  try {
+    result = original.apply(client, args);
+  } catch (error) {
+    finish(error);
+    throw error;
+  }
+  if (args.length > 0 && isSubmittable(args[0])) return result;
+  if (typeof args[args.length - 1] === 'function') return result;
+  if (isThenable(result)) {
+    return result.then(
+      (value: unknown) => {
+        finish(undefined);
+        return value;
+      },
+      (error: unknown) => {
         finish(error);
         throw error;
-      }
-      if (args.length > 0 && isSubmittable(args[0])) return result;
-      if (typeof args[args.length - 1] === 'function') return result;
-      if (isThenable(result)) {
-        return result.then(
-          (value: unknown) => {
-            finish(undefined);
-            return value;
-          },
-          (error: unknown) => {
-            finish(error);
-            throw error;
-          },
-        );
-      }
-      return result;
-    };
-  });
+      },
+    );
+  }
+  return result;
 }
 
 /**
  * pg-pool calls a `connect` callback when a client is free, from inside whatever released it:
  * bind it to the caller's context. The promise form needs nothing (await restores the context).
  */
-function bindPoolCallbacks(Pool: PatchableClass | undefined): void {
-  if (typeof Pool !== 'function' || typeof Pool.prototype.connect !== 'function') return;
-  const originalConnect = Pool.prototype.connect as AnyFunction;
-  Pool.prototype.connect = function connect(this: unknown, callback?: unknown) {
-    if (typeof callback !== 'function') return originalConnect.apply(this, arguments as unknown as unknown[]);
-    return originalConnect.call(this, context.bind(context.active(), callback as AnyFunction));
-  };
-}
-
-function startQuery(metrics: DbMetrics, tracer: Tracer | undefined, client: PgClientInstance, first: unknown): (error: unknown) => void {
-  const startedAt = performance.now();
-  const text = queryText(first);
-  const operation = sqlOperation(text);
-  let span: Span | undefined;
-  if (tracer) {
-    const params = client.connectionParameters;
-    span = tracer.startSpan(pgSpanName(operation, params?.database), { kind: SpanKind.CLIENT });
-    if (span.isRecording()) span.setAttributes(pgSpanAttributes(params, text, operation));
-  }
-  let done = false;
-  return (error) => {
-    if (done) return;
-    done = true;
-    metrics.recordQuery('postgresql', operation, !error, (performance.now() - startedAt) / 1000);
-    if (span) endSpan(span, error);
-  };
-}
-
-function endSpan(span: Span, error: unknown): void {
-  try {
-    if (error) {
-      const code = (error as { code?: unknown } | null)?.code;
-      // SQLSTATE (`23505`) says what failed without the values the message may quote.
-      if (typeof code === 'string' && code !== '') span.setAttribute('db.response.status_code', code);
-      span.setAttribute('error.type', typeof code === 'string' && code !== '' ? code : error instanceof Error ? error.constructor.name : 'error');
-      span.setStatus({ code: SpanStatusCode.ERROR });
-    }
-    span.end();
-  } catch (internal) {
-    reportOnce('pg query span', internal);
-  }
+function bindPoolCallbacks(Pool: unknown): void {
+  const proto = typeof Pool === 'function' ? (Pool as { prototype?: object }).prototype : undefined;
+  if (!proto) return;
+  wrap(proto, 'connect', (original) =>
+    function connect(this: unknown, callback?: unknown) {
+      if (typeof callback !== 'function') return original.apply(this, arguments as unknown as unknown[]);
+      return original.call(this, context.bind(context.active(), callback as AnyFunction));
+    },
+  );
 }
 
 /**

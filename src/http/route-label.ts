@@ -4,6 +4,8 @@
  * distinct values sends the rest to an overflow value.
  */
 
+import { pathOf } from './request-facts';
+
 export const NOT_FOUND_ROUTE = '__not_found__';
 export const OVERFLOW_ROUTE = '__overflow__';
 
@@ -33,14 +35,8 @@ export function isIdSegment(segment: string): boolean {
  * MAX_SEGMENTS become one `*`.
  */
 export function foldPath(rawUrl: string): string {
-  let path = rawUrl;
-  const cut = path.search(/[?#]/);
-  if (cut >= 0) path = path.slice(0, cut);
-  if (!path.startsWith('/')) {
-    // Absolute-form request targets (`GET http://host/x`) and `*` (OPTIONS *).
-    const m = /^[a-z][a-z0-9+.-]*:\/\/[^/]*(\/.*)?$/i.exec(path);
-    path = m ? (m[1] ?? '/') : '/';
-  }
+  let path = pathOf(rawUrl);
+  if (!path.startsWith('/')) path = '/'; // `*` (OPTIONS *) and other non-path targets
   const segments = path.split('/').slice(1);
   const folded: string[] = [];
   for (let i = 0; i < segments.length; i++) {

@@ -8,7 +8,7 @@
  */
 import * as dc from 'node:diagnostics_channel';
 import { IncomingMessage } from 'node:http';
-import { guard } from '../../lifecycle/guard';
+import { guard } from '../lifecycle/guard';
 
 const FASTIFY_ROUTE = Symbol('otel-agent.fastifyRoute');
 const EXPRESS_ROUTE = Symbol('otel-agent.expressRoute');
@@ -22,7 +22,10 @@ type RoutedRequest = IncomingMessage & {
   baseUrl?: unknown;
 };
 
-export function watchFastifyRoutes(): void {
+/** Names the route template a request matched, or undefined. */
+export type RouteTemplateSource = (request: IncomingMessage) => string | undefined;
+
+export function watchFastifyRoutes(): RouteTemplateSource {
   dc.subscribe(
     'tracing:fastify.request.handler:start',
     guard('fastify route channel', (message: unknown) => {
@@ -31,34 +34,42 @@ export function watchFastifyRoutes(): void {
       if (raw && typeof store.route?.url === 'string') raw[FASTIFY_ROUTE] = store.route.url;
     }),
   );
+  return (request) => (request as RoutedRequest)[FASTIFY_ROUTE] || undefined;
 }
 
-export function watchExpressRoutes(): void {
+export function watchExpressRoutes(): RouteTemplateSource {
   const proto = IncomingMessage.prototype as RoutedRequest;
-  if (Object.getOwnPropertyDescriptor(proto, 'route')) return;
-  Object.defineProperty(proto, 'route', {
-    configurable: true,
-    enumerable: false,
-    get(this: RoutedRequest) {
-      return this[EXPRESS_ROUTE];
-    },
-    set(this: RoutedRequest, value: unknown) {
-      this[EXPRESS_ROUTE] = value;
-      try {
-        const template = expressTemplate({ route: value as { path?: unknown }, baseUrl: this.baseUrl });
-        if (template) this[EXPRESS_TEMPLATE] = template;
-      } catch {
-        // an exotic route object: fall back to the folded path
-      }
-    },
-  });
+  if (!Object.getOwnPropertyDescriptor(proto, 'route')) {
+    Object.defineProperty(proto, 'route', {
+      configurable: true,
+      enumerable: false,
+      get(this: RoutedRequest) {
+        return this[EXPRESS_ROUTE];
+      },
+      set(this: RoutedRequest, value: unknown) {
+        this[EXPRESS_ROUTE] = value;
+        try {
+          const template = expressTemplate({ route: value as { path?: unknown }, baseUrl: this.baseUrl });
+          if (template) this[EXPRESS_TEMPLATE] = template;
+        } catch {
+          // an exotic route object: fall back to the folded path
+        }
+      },
+    });
+  }
+  return (request) => {
+    const routed = request as RoutedRequest;
+    return routed[EXPRESS_TEMPLATE] ?? expressTemplate(routed);
+  };
 }
 
-export function createRouteTemplateLookup(frameworks: { express: boolean; fastify: boolean }) {
-  return (request: IncomingMessage): string | undefined => {
-    const routed = request as RoutedRequest;
-    if (frameworks.fastify && routed[FASTIFY_ROUTE]) return routed[FASTIFY_ROUTE];
-    if (frameworks.express) return routed[EXPRESS_TEMPLATE] ?? expressTemplate(routed);
+/** The first template any source names; the sources are the enabled frameworks, in registry order. */
+export function createRouteTemplateLookup(sources: readonly RouteTemplateSource[]): RouteTemplateSource {
+  return (request) => {
+    for (let i = 0; i < sources.length; i++) {
+      const template = sources[i]!(request);
+      if (template !== undefined) return template;
+    }
     return undefined;
   };
 }

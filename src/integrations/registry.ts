@@ -1,0 +1,30 @@
+/**
+ * Every integration the agent ships, in start order (in the manner of EDOT Node's
+ * instrumentations table). Adding an integration is one module in this folder and one line here;
+ * nothing else names integrations: config, the ESM hook, tracing, /health and start-up all read
+ * this list.
+ */
+import { anthropicIntegration } from './anthropic';
+import { expressIntegration } from './express';
+import { fastifyIntegration } from './fastify';
+import { httpIntegration } from './http';
+import { ioredisIntegration } from './ioredis';
+import { openaiIntegration } from './openai';
+import { pgIntegration } from './pg';
+import { runtimeIntegration } from './runtime';
+import { sentryIntegration } from './sentry';
+import type { Integration } from './types';
+import { undiciIntegration } from './undici';
+
+export const INTEGRATIONS: readonly Integration[] = [
+  httpIntegration,
+  undiciIntegration,
+  pgIntegration,
+  ioredisIntegration,
+  expressIntegration,
+  fastifyIntegration,
+  openaiIntegration,
+  anthropicIntegration,
+  sentryIntegration,
+  runtimeIntegration,
+];
