@@ -48,10 +48,14 @@ export interface SdkHooks {
   includeUsage: HostList;
 }
 
-/** The SDK call being made here, if any: the HTTP observer leaves its requests to it. */
-export const sdkCalls = new AsyncLocalStorage<SdkCall>();
+const sdkCalls = new AsyncLocalStorage<SdkCall>();
 const callsByResponse = new WeakMap<object, SdkCall>();
 const clientAddresses = new WeakMap<object, HostAddress | null>();
+
+/** The SDK call being made here, if any: the HTTP observer leaves its requests to it. */
+export function currentSdkCall(): SdkCall | undefined {
+  return sdkCalls.getStore();
+}
 
 export function instrumentAiSdks(hooks: SdkHooks, packages: string[]): void {
   if (packages.length === 0) return;
