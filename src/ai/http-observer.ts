@@ -19,7 +19,7 @@ import { BodyReader, type BodySink } from './body-reader';
 import type { AiConfig } from './config';
 import { hostAddress, httpEndpoint, normalizeModel, type Endpoint, type HostAddress, type ProviderMap } from './endpoints';
 import { errorType, Generation, isAbort, type AiRuntime } from './generation';
-import { currentSdkCall, type SdkCall } from './sdk';
+import { currentSdkCall, type SdkCall } from './sdk/call';
 import { TopLevelScanner } from './stream-parsers';
 
 interface UndiciRequest {

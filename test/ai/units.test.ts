@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseHosts, parsePackageNames, parseProviders, readAiConfig } from '../../src/ai/config';
 import { hostAddress, httpEndpoint, normalizeModel, ProviderMap, sdkEndpoint } from '../../src/ai/endpoints';
-import { withIncludeUsage } from '../../src/ai/sdk';
+import { withIncludeUsage } from '../../src/ai/sdk/request-rewrite';
 import { SHIPPED_PRICES } from '../../src/ai/prices';
 import { foldDateSuffix, mergePriceTables, Pricer, readPriceFile, validatePriceTable } from '../../src/ai/pricing';
 import { SseParser, TopLevelScanner, type SseEvent } from '../../src/ai/stream-parsers';
