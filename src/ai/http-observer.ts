@@ -19,7 +19,7 @@ import { BodyReader, type BodySink } from './body-reader';
 import type { AiConfig } from './config';
 import { hostAddress, httpEndpoint, normalizeModel, type Endpoint, type HostAddress, type ProviderMap } from './endpoints';
 import { errorType, Generation, isAbort, type AiRuntime } from './generation';
-import { sdkCalls, type SdkCall } from './sdk';
+import { currentSdkCall, type SdkCall } from './sdk/call';
 import { TopLevelScanner } from './stream-parsers';
 
 interface UndiciRequest {
@@ -65,7 +65,7 @@ export function observeHttpCalls(hooks: HttpHooks): void {
     guard('AI fetch undici:request:create', (message: unknown) => {
       const request = (message as { request?: UndiciRequest }).request;
       if (!request) return;
-      const call = sdkCalls.getStore();
+      const call = currentSdkCall();
       if (call) {
         call.noteExchange();
         exchanges.set(request, new SdkExchange(call));

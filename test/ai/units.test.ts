@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseHosts, parseProviders, readAiConfig } from '../../src/ai/config';
 import { parsePackageNames } from '../../src/config/parse';
-import { hostAddress, httpEndpoint, normalizeModel, ProviderMap, sdkEndpoint } from '../../src/ai/endpoints';
-import { withIncludeUsage } from '../../src/ai/sdk';
+import { HostList, hostAddress, httpEndpoint, normalizeModel, ProviderMap, sdkEndpoint } from '../../src/ai/endpoints';
+import { shouldAddUsage, stripAddedUsage, withIncludeUsage, type UsageRequest } from '../../src/ai/sdk/request-rewrite';
 import { SHIPPED_PRICES } from '../../src/ai/prices';
 import { foldDateSuffix, mergePriceTables, Pricer, readPriceFile, validatePriceTable } from '../../src/ai/pricing';
 import { SseParser, TopLevelScanner, type SseEvent } from '../../src/ai/stream-parsers';
@@ -248,6 +248,33 @@ describe('include_usage request rewrite', () => {
     expect(JSON.parse(changed.body).stream_options).toEqual({ include_obfuscation: false, include_usage: true });
     const binary = { body: new Uint8Array([1]) };
     expect(withIncludeUsage(binary, {})).toBe(binary);
+  });
+
+  it('asks only for a streamed OpenAI chat or text completion, read through the SDK, to an allow-listed host', () => {
+    const hosts = new HostList(parseHosts('api.openai.com') ?? []);
+    const chat: UsageRequest = { endpoint: { protocol: 'openai', operation: 'chat' }, stream: true, rawRead: false, params: { stream: true } };
+    const url = 'https://api.openai.com/v1/chat/completions';
+    expect(shouldAddUsage(chat, url, hosts)).toBe(true);
+    expect(shouldAddUsage(chat, new URL(url), hosts)).toBe(true);
+    expect(shouldAddUsage({ ...chat, endpoint: { protocol: 'openai', operation: 'text_completion' } }, url, hosts)).toBe(true);
+    expect(shouldAddUsage(chat, 'https://llm.internal/v1/chat/completions', hosts)).toBe(false);
+    expect(shouldAddUsage(chat, undefined, hosts)).toBe(false);
+    expect(shouldAddUsage({ ...chat, stream: false }, url, hosts)).toBe(false);
+    expect(shouldAddUsage({ ...chat, rawRead: true }, url, hosts)).toBe(false);
+    expect(shouldAddUsage({ ...chat, endpoint: { protocol: 'openai', operation: 'embeddings' } }, url, hosts)).toBe(false);
+    expect(shouldAddUsage({ ...chat, endpoint: { protocol: 'anthropic', operation: 'chat' } }, url, hosts)).toBe(false);
+    expect(shouldAddUsage({ ...chat, params: { stream_options: { include_usage: true } } }, url, hosts)).toBe(false);
+  });
+
+  it('takes the added usage back out of a stream: hides the usage-only chunk, drops usage: null', () => {
+    expect(stripAddedUsage({ choices: [], usage: { prompt_tokens: 3 } })).toBe(true);
+    const chunk: Record<string, unknown> = { choices: [{ delta: { content: 'hi' } }], usage: null };
+    expect(stripAddedUsage(chunk)).toBe(false);
+    expect(chunk).toEqual({ choices: [{ delta: { content: 'hi' } }] });
+    const last = { choices: [{ delta: {} }], usage: { prompt_tokens: 3 } };
+    expect(stripAddedUsage(last)).toBe(false);
+    expect(last.usage).toEqual({ prompt_tokens: 3 });
+    expect(stripAddedUsage('[DONE]')).toBe(false);
   });
 });
 
