@@ -4,7 +4,7 @@
  * not `gpt-4` and `gpt-4o-mini` is not `gpt-4o`. A model the table does not know has no cost: it
  * is counted as unpriced instead of costing 0.
  */
-import { readFileSync } from 'node:fs';
+import { PRICE_FILE_LIMIT, readFileSafelySync } from '../config/safe-file';
 import type { ModelPrice, PriceTable } from './prices';
 import type { Usage } from './usage';
 
@@ -54,13 +54,22 @@ export class Pricer {
       cached * (price.cached_input ?? price.input) +
       written * (price.cache_write ?? price.input) +
       (usage.output ?? 0) * price.output;
-    return dollars / 1_000_000;
+    // Token counts come from the provider's answer: an absurd count must not put +Inf in a counter.
+    return Number.isFinite(dollars) ? dollars / 1_000_000 : undefined;
   }
 }
 
 /**
+ * The highest price accepted, in USD per million tokens. The dearest shipped model costs well under
+ * 1000; a price above this is a typo or a hostile file, and `1e308` would make every cost +Inf.
+ */
+export const MAX_PRICE = 1_000_000;
+
+/**
  * Validates a price file's parsed JSON: `{ "version": "...", "models": { name: { input, output,
  * cached_input?, cache_write? } }, "aliases"?: { name: model } }`. Returns the problem, or the table.
+ * Every price must be a finite number from 0 to MAX_PRICE; one bad entry rejects the whole file (the
+ * caller then keeps the shipped table), so a half-applied file never prices some models wrongly.
  */
 export function validatePriceTable(value: unknown): PriceTable | string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'it is not a JSON object';
@@ -76,7 +85,9 @@ export function validatePriceTable(value: unknown): PriceTable | string {
     for (const field of ['input', 'output', 'cached_input', 'cache_write'] as const) {
       const n = p[field];
       if (n === undefined && (field === 'cached_input' || field === 'cache_write')) continue;
-      if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) return `model "${clip(name)}" has no valid "${field}" price`;
+      if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > MAX_PRICE) {
+        return `model "${clip(name)}" has no valid "${field}" price (a number from 0 to ${MAX_PRICE} USD per million tokens)`;
+      }
       entry[field] = n;
     }
     out.models[name.trim().toLowerCase()] = entry;
@@ -99,17 +110,17 @@ export function mergePriceTables(base: PriceTable, override: PriceTable): PriceT
   };
 }
 
-/** Reads and validates a price file; a string is the reason it cannot be used. */
+/**
+ * Reads and validates a price file; a string is the reason it cannot be used. Read with the safe
+ * reader: a regular file of at most PRICE_FILE_LIMIT (1 MiB), so a FIFO, a device or a huge file
+ * costs one warning, not a hung start-up or the app's memory.
+ */
 export function readPriceFile(path: string): PriceTable | string {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    return `it cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
-  }
+  const read = readFileSafelySync(path, PRICE_FILE_LIMIT);
+  if (!read.ok) return read.reason;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(read.text);
   } catch {
     return 'it is not valid JSON';
   }

@@ -93,12 +93,10 @@ export function readConfig(env: Env, app: AppPackage = {}): { config: AgentConfi
     logLevel: read('OTEL_LOG_LEVEL', (t) => ownValue(LOG_LEVELS, t.trim().toLowerCase()), DEFAULTS.logLevel, 'one of none, error, warn, info, debug'),
     metricsHost: read('OTEL_EXPORTER_PROMETHEUS_HOST', parseBindHost, DEFAULTS.metricsHost, 'a host name or IP address'),
     metricsPort: read('OTEL_EXPORTER_PROMETHEUS_PORT', (t) => parseInteger(t, 0, 65535), DEFAULTS.metricsPort, 'a port number (0-65535)'),
+    // Carried as given (blank is not unset): health/credentials.ts validates them and fails closed.
     auth: {
-      bearer: { value: nonBlank(env.TUTOR_OTEL_AUTH_TOKEN), file: nonBlank(env.TUTOR_OTEL_AUTH_TOKEN_FILE) },
-      basic: {
-        value: read('TUTOR_OTEL_AUTH_BASIC', (t) => (/^[^:]+:.+$/.test(t.trim()) ? t.trim() : undefined), undefined, 'user:password'),
-        file: nonBlank(env.TUTOR_OTEL_AUTH_BASIC_FILE),
-      },
+      bearer: { value: env.TUTOR_OTEL_AUTH_TOKEN, file: env.TUTOR_OTEL_AUTH_TOKEN_FILE },
+      basic: { value: env.TUTOR_OTEL_AUTH_BASIC, file: env.TUTOR_OTEL_AUTH_BASIC_FILE },
     },
     instrumentations,
     httpRouteLimit: read('TUTOR_OTEL_HTTP_ROUTE_LIMIT', (t) => parseInteger(t, 1, 10000), DEFAULTS.httpRouteLimit, 'a whole number from 1 to 10000'),

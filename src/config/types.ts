@@ -12,8 +12,14 @@ export type SamplerName =
   | 'parentbased_always_off'
   | 'parentbased_traceidratio';
 
+/**
+ * One credential setting exactly as given: undefined when the variable is unset, a blank string
+ * when it is set but blank. Validated in one place, health/credentials.ts, which fails closed.
+ */
 export interface CredentialSource {
+  /** The credential itself (TUTOR_OTEL_AUTH_TOKEN or TUTOR_OTEL_AUTH_BASIC), untrimmed. */
   value: string | undefined;
+  /** The path of a file holding it (the *_FILE variable), untrimmed. */
   file: string | undefined;
 }
 

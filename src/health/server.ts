@@ -7,13 +7,14 @@ import * as http from 'node:http';
 import { agentServers } from '../lifecycle/internal';
 import { reportOnce } from '../lifecycle/guard';
 import { describeError, log } from '../logging/logger';
+import type { Credentials } from './credentials';
 import type { HealthService, ProbeAnswer } from './health-service';
 
 export interface AgentServerOptions {
   host: string;
   port: number;
-  /** Authorization header values accepted on /metrics and /health (undefined: open); /live and /ready stay open for probes. */
-  accepted: string[] | undefined;
+  /** Who may read /metrics and /health (undefined: open); /live and /ready stay open for probes. */
+  accepted: Credentials | undefined;
   metrics: (request: http.IncomingMessage, response: http.ServerResponse) => void;
   health: HealthService;
 }
@@ -54,10 +55,10 @@ async function handle(options: AgentServerOptions, request: http.IncomingMessage
     case '/ready':
       return send(response, await options.health.ready());
     case '/metrics':
-      if (!authorized(options.accepted, request)) return unauthorized(response);
+      if (!(await authorized(options.accepted, request))) return unauthorized(response);
       return options.metrics(request, response);
     case '/health':
-      if (!authorized(options.accepted, request)) return unauthorized(response);
+      if (!(await authorized(options.accepted, request))) return unauthorized(response);
       return send(response, await options.health.health());
     default:
       return send(response, { statusCode: 404, body: { error: 'not found', endpoints: ['/metrics', '/health', '/ready', '/live'] } });
@@ -74,18 +75,10 @@ function send(response: http.ServerResponse, answer: ProbeAnswer): void {
   response.end(body);
 }
 
-function authorized(accepted: string[] | undefined, request: http.IncomingMessage): boolean {
+/** Scheme (case-insensitive) and constant-time comparison live in credentials.ts. */
+async function authorized(accepted: Credentials | undefined, request: http.IncomingMessage): Promise<boolean> {
   if (accepted === undefined) return true;
-  // node:crypto only when credentials are configured: it is not needed at start otherwise.
-  const { timingSafeEqual } = require('node:crypto') as typeof import('node:crypto');
-  const given = Buffer.from(request.headers.authorization ?? '');
-  // Compare against every accepted value, in constant time for each.
-  let ok = false;
-  for (const value of accepted) {
-    const expected = Buffer.from(value);
-    if (given.length === expected.length && timingSafeEqual(given, expected)) ok = true;
-  }
-  return ok;
+  return accepted.authorize(request.headers.authorization);
 }
 
 function unauthorized(response: http.ServerResponse): void {

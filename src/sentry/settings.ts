@@ -7,6 +7,7 @@ import { parseBoolean, parseList, parseRatio } from '../config/parse';
 import { EnvReader, nonBlank, type Env } from '../config/reader';
 import type { AgentConfig } from '../config/types';
 import { parseDsn, type Dsn } from './dsn';
+import { unsafeScrubPattern } from './scrub-pattern';
 
 export interface SentrySettings {
   dsn: Dsn;
@@ -51,7 +52,11 @@ export function readSentrySettings(
 
   let scrubPattern: RegExp | undefined;
   const pattern = nonBlank(env.TUTOR_OTEL_SENTRY_SCRUB_PATTERN);
-  if (pattern !== undefined) {
+  const unsafe = pattern === undefined ? undefined : unsafeScrubPattern(pattern);
+  if (unsafe !== undefined) {
+    // It would run over every string sent, on the app's thread: a catastrophic one freezes the app.
+    warnings.push(`TUTOR_OTEL_SENTRY_SCRUB_PATTERN is not safe to run (${unsafe}); it is ignored (the built-in scrubbing still applies)`);
+  } else if (pattern !== undefined) {
     try {
       scrubPattern = new RegExp(pattern, 'gi');
       if (scrubPattern.test('')) {
