@@ -17,7 +17,8 @@ describe('ESM app under --import', () => {
       for (const id of [11, 12, 13]) {
         const response = await app.request(`/lessons/${id}`);
         expect(response.status).toBe(200);
-        expect((await response.json()).cached).toBe(round === 2);
+        const body = (await response.json()) as { cached: boolean };
+        expect(body.cached).toBe(round === 2);
       }
     }
     expect((await app.request('/fail')).status).toBe(500);

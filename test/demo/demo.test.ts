@@ -35,7 +35,7 @@ describe('npm start demo', () => {
     expect(total(samples, 'http_requests_total', { service: 'tutoring-demo', route: '/api/students/:id/progress' })).toBeGreaterThan(0);
     expect(total(samples, 'db_query_duration_seconds_count', { db_system: 'postgresql', operation: 'INSERT', status: 'ok' })).toBeGreaterThan(0);
 
-    const health = await (await fetch(`http://127.0.0.1:${metricsPort}/health`)).json();
+    const health = (await (await fetch(`http://127.0.0.1:${metricsPort}/health`)).json()) as { service: string; checks: Record<string, { status: string }> };
     expect(health.service).toBe('tutoring-demo');
     expect(health.checks.database.status).toBe('pass');
 

@@ -260,6 +260,22 @@ describeWithTools('npm run stack', ['prometheus', 'alertmanager', 'postgresExpor
   }, 120_000);
 });
 
+/** The functions of monitoring/stack/configs.mjs the tests below call; the files they return are parsed YAML/JSON. */
+interface StackConfigs {
+  portsFrom: (env: Record<string, string | undefined>) => Record<string, number>;
+  writeConfig: (file: string, value: unknown) => string;
+  prometheusConfig: (options: {
+    ports: Record<string, number>;
+    dir: string;
+    demoService: string;
+    running: { grafana: boolean; otelcol: boolean };
+    scrapeInterval?: string;
+  }) => { config: any; notes: string[] };
+  alertmanagerConfig: (options: { webhook: string | undefined }) => any;
+  grafanaProvisioning: (options: { ports: Record<string, number>; dashboardsDir: string }) => Record<string, any>;
+  collectorConfig: (options: { ports: Record<string, number>; sentry: boolean }) => any;
+}
+
 describeWithTools('npm run stack: the configurations it derives from the shipped files', ['promtool', 'amtool', 'yamlParser'], () => {
   // every port different from its default and from each other, so a missed rewrite shows
   const ports = {
@@ -276,7 +292,9 @@ describeWithTools('npm run stack: the configurations it derives from the shipped
     collectorMetrics: 18888,
     collectorExported: 18889,
   };
-  const load = async () => import('../../monitoring/stack/configs.mjs');
+  const load = async (): Promise<StackConfigs> =>
+    // @ts-expect-error plain ESM shared with `npm run stack`, no type declarations: StackConfigs says what the tests use
+    import('../../monitoring/stack/configs.mjs');
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 

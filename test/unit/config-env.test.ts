@@ -19,8 +19,7 @@ describe('readConfig defaults', () => {
     expect(config.logLevel).toBe('info');
     expect(config.metricsHost).toBe('0.0.0.0');
     expect(config.metricsPort).toBe(9464);
-    expect(config.authToken).toBeUndefined();
-    expect(config.authTokenFile).toBeUndefined();
+    expect(config.auth).toEqual({ bearer: { value: undefined, file: undefined }, basic: { value: undefined, file: undefined } });
     expect([...config.instrumentations].sort()).toEqual([...ALL_INSTRUMENTATIONS].sort());
     expect(config.httpRouteLimit).toBe(200);
     expect(config.semconvMetrics).toBe(false);
