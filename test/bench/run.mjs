@@ -92,7 +92,9 @@ async function checkServices() {
     await client.connect();
     await client.query('SELECT 1');
   } catch (error) {
-    throw new Error(`PostgreSQL is not reachable at ${new URL(DATABASE_URL).host} (${error.code ?? error.message}); start it or set BENCH_DATABASE_URL`);
+    throw new Error(`PostgreSQL is not reachable at ${new URL(DATABASE_URL).host} (${error.code ?? error.message}); start it or set BENCH_DATABASE_URL`, {
+      cause: error,
+    });
   } finally {
     await client.end().catch(() => {});
   }
@@ -101,7 +103,7 @@ async function checkServices() {
     await redis.connect();
     await redis.ping();
   } catch (error) {
-    throw new Error(`Redis is not reachable at ${new URL(REDIS_URL).host} (${error.code ?? error.message}); start it or set BENCH_REDIS_URL`);
+    throw new Error(`Redis is not reachable at ${new URL(REDIS_URL).host} (${error.code ?? error.message}); start it or set BENCH_REDIS_URL`, { cause: error });
   } finally {
     redis.disconnect();
   }

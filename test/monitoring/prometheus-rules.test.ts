@@ -158,7 +158,7 @@ describeWithTools('prometheus.yml and alerts.yml (promtool)', ['promtool', 'yaml
         }
       }
       expect(groups.length, `${job.job_name} has targets`).toBeGreaterThan(0);
-      for (const g of groups) expect(g.labels?.service, `${job.job_name} ${g.targets} service label`).toMatch(/^[a-z][a-z0-9-]*$/);
+      for (const g of groups) expect(g.labels?.service, `${job.job_name} ${g.targets.join(',')} service label`).toMatch(/^[a-z][a-z0-9-]*$/);
       if (job.job_name === 'node-services') {
         for (const g of groups) for (const t of g.targets) expect(t).toMatch(/:9464$/);
       }

@@ -149,8 +149,9 @@ describe('runCheck', () => {
   it('passes when the probe resolves quickly, and hands the probe the timeout', async () => {
     let given: number | undefined;
     const result = await runCheck(
-      dependency('database', async (timeoutMs) => {
+      dependency('database', (timeoutMs) => {
         given = timeoutMs;
+        return Promise.resolve();
       }),
       1234,
       500,
@@ -165,9 +166,7 @@ describe('runCheck', () => {
 
   it('fails with a safe message when the probe rejects', async () => {
     const result = await runCheck(
-      dependency('redis', async () => {
-        throw leaky(`connect ECONNREFUSED ${REDIS_URL}`, 'ECONNREFUSED');
-      }),
+      dependency('redis', () => Promise.reject(leaky(`connect ECONNREFUSED ${REDIS_URL}`, 'ECONNREFUSED'))),
       1000,
       500,
     );
