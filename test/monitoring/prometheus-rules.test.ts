@@ -6,17 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect, it } from 'vitest';
-import {
-  MONITORING,
-  alertNames,
-  describeWithTools,
-  loadAlertRules,
-  parseYaml,
-  readYaml,
-  run,
-  tempDir,
-  tools,
-} from './helpers';
+import { MONITORING, alertNames, describeWithTools, loadAlertRules, parseYaml, readYaml, run, tempDir, tools } from './helpers';
 
 describeWithTools('prometheus.yml and alerts.yml (promtool)', ['promtool', 'yamlParser'], () => {
   const promtool = () => tools().promtool!;

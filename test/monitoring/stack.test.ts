@@ -200,10 +200,16 @@ describeWithTools('npm run stack', ['prometheus', 'alertmanager', 'postgresExpor
       expect.arrayContaining(['alertmanager', 'node-services', 'postgres-exporter', 'prometheus', 'redis-exporter']),
     );
     for (const t of targets) expect(new URL(t.scrapeUrl).hostname).toBe('127.0.0.1');
-    expect(await waitFor('demo traffic in Prometheus', async () => {
-      const r = await prom.query(`sum(http_requests_total{service="${service}", job="node-services"})`);
-      return r.length && Number(r[0].value[1]) > 0 ? true : undefined;
-    }, 60_000)).toBe(true);
+    expect(
+      await waitFor(
+        'demo traffic in Prometheus',
+        async () => {
+          const r = await prom.query(`sum(http_requests_total{service="${service}", job="node-services"})`);
+          return r.length && Number(r[0].value[1]) > 0 ? true : undefined;
+        },
+        60_000,
+      ),
+    ).toBe(true);
     // the postgres_exporter reads the demo's own Postgres (embedded PGlite)
     expect(await waitFor('pg_up 1', async () => ((await prom.query('pg_up == 1')).length ? true : undefined), 60_000)).toBe(true);
 
@@ -243,7 +249,14 @@ describeWithTools('npm run stack', ['prometheus', 'alertmanager', 'postgresExpor
     expect(await exitCode(stack, 60_000)).toBe(0);
     expect(stack.output).toContain('[stack] stopped');
     expect(fs.existsSync(dir)).toBe(false);
-    for (const name of ['PROMETHEUS_PORT', 'ALERTMANAGER_PORT', 'DEMO_PORT', 'DEMO_METRICS_PORT', 'POSTGRES_EXPORTER_PORT', 'REDIS_EXPORTER_PORT'] as const) {
+    for (const name of [
+      'PROMETHEUS_PORT',
+      'ALERTMANAGER_PORT',
+      'DEMO_PORT',
+      'DEMO_METRICS_PORT',
+      'POSTGRES_EXPORTER_PORT',
+      'REDIS_EXPORTER_PORT',
+    ] as const) {
       expect(await reachable(Number(ports[name])), `${name} closed after Ctrl-C`).toBe(false);
     }
   }, 420_000);
@@ -254,7 +267,14 @@ describeWithTools('npm run stack', ['prometheus', 'alertmanager', 'postgresExpor
     expect(await exitCode(stack, 90_000)).toBe(0);
     expect(stack.output).toContain('[stack] stopped');
     expect(fs.existsSync(stack.dataDir!)).toBe(false);
-    for (const name of ['PROMETHEUS_PORT', 'ALERTMANAGER_PORT', 'DEMO_PORT', 'DEMO_METRICS_PORT', 'POSTGRES_EXPORTER_PORT', 'REDIS_EXPORTER_PORT'] as const) {
+    for (const name of [
+      'PROMETHEUS_PORT',
+      'ALERTMANAGER_PORT',
+      'DEMO_PORT',
+      'DEMO_METRICS_PORT',
+      'POSTGRES_EXPORTER_PORT',
+      'REDIS_EXPORTER_PORT',
+    ] as const) {
       expect(await reachable(Number(ports[name])), `${name} closed`).toBe(false);
     }
   }, 120_000);
@@ -337,7 +357,13 @@ describeWithTools('npm run stack: the configurations it derives from the shipped
     expect(res.code, res.stdout + res.stderr).toBe(0);
 
     const without = prometheusConfig({ ports, dir, demoService: 'tutoring-demo', running: { grafana: false, otelcol: false } });
-    expect(without.config.scrape_configs.map((j: any) => j.job_name).sort()).toEqual(['alertmanager', 'node-services', 'postgres-exporter', 'prometheus', 'redis-exporter']);
+    expect(without.config.scrape_configs.map((j: any) => j.job_name).sort()).toEqual([
+      'alertmanager',
+      'node-services',
+      'postgres-exporter',
+      'prometheus',
+      'redis-exporter',
+    ]);
     expect(without.notes).toEqual(expect.arrayContaining(['job grafana: not scraped (grafana is not running)']));
   });
 
@@ -364,12 +390,16 @@ describeWithTools('npm run stack: the configurations it derives from the shipped
   it('Grafana provisioning: the shipped data sources (same uids) and dashboard provider, pointed at the stack', async () => {
     const { grafanaProvisioning } = await load();
     const files = grafanaProvisioning({ ports, dashboardsDir: '/stack/dashboards' });
-    const datasources = Object.entries(files).filter(([f]) => f.startsWith('datasources/')).flatMap(([, c]: [string, any]) => c.datasources);
+    const datasources = Object.entries(files)
+      .filter(([f]) => f.startsWith('datasources/'))
+      .flatMap(([, c]: [string, any]) => c.datasources);
     expect(datasources.map((d: any) => [d.uid, d.url])).toEqual([
       ['prometheus', 'http://127.0.0.1:19090'],
       ['alertmanager', 'http://127.0.0.1:19093'],
     ]);
-    const providers = Object.entries(files).filter(([f]) => f.startsWith('dashboards/')).flatMap(([, c]: [string, any]) => c.providers);
+    const providers = Object.entries(files)
+      .filter(([f]) => f.startsWith('dashboards/'))
+      .flatMap(([, c]: [string, any]) => c.providers);
     expect(providers.map((p: any) => p.options.path)).toEqual(['/stack/dashboards']);
   });
 

@@ -426,9 +426,7 @@ describe('traces', () => {
   });
 
   it('appends /v1/traces once, after a trailing slash or a base path', () => {
-    expect(read({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).config.traces.otlpEndpoint).toBe(
-      'http://collector:4318/v1/traces',
-    );
+    expect(read({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).config.traces.otlpEndpoint).toBe('http://collector:4318/v1/traces');
     expect(read({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example.com/otlp' }).config.traces.otlpEndpoint).toBe(
       'https://otel.example.com/otlp/v1/traces',
     );
@@ -478,9 +476,9 @@ describe('traces', () => {
 
   it('reads the protocol, the traces-specific one winning', () => {
     expect(read({ OTEL_EXPORTER_OTLP_PROTOCOL: 'HTTP/JSON' }).config.traces.otlpProtocol).toBe('http/json');
-    expect(
-      read({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }).config.traces.otlpProtocol,
-    ).toBe('http/protobuf');
+    expect(read({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }).config.traces.otlpProtocol).toBe(
+      'http/protobuf',
+    );
   });
 
   it('OTEL_TRACES_SAMPLER_ARG alone selects parentbased_traceidratio', () => {
@@ -528,10 +526,7 @@ describe('instrumentation lists', () => {
   });
 
   it('disabled is subtracted from enabled', () => {
-    expect(names({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,pg,ioredis', OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pg-pool' })).toEqual([
-      'http',
-      'ioredis',
-    ]);
+    expect(names({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,pg,ioredis', OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pg-pool' })).toEqual(['http', 'ioredis']);
   });
 
   it('an unknown enabled name is warned about under the enabled variable and ignored', () => {

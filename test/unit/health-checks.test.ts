@@ -13,7 +13,19 @@ function leaky(message: string, code?: unknown): Error {
 }
 
 function expectNoSecrets(message: string): void {
-  for (const fragment of [PASSWORD, 'Tr0ub4dor', CONNECTION_STRING, REDIS_URL, 'postgres://', 'redis://', 'db-primary', 'cache-01', 'tutor_app', 'tutor_prod', '5432']) {
+  for (const fragment of [
+    PASSWORD,
+    'Tr0ub4dor',
+    CONNECTION_STRING,
+    REDIS_URL,
+    'postgres://',
+    'redis://',
+    'db-primary',
+    'cache-01',
+    'tutor_app',
+    'tutor_prod',
+    '5432',
+  ]) {
     expect(message).not.toContain(fragment);
   }
 }
@@ -189,7 +201,11 @@ describe('runCheck', () => {
   });
 
   it('warns when the probe answers, but slower than slowMs', async () => {
-    const result = await runCheck(dependency('redis', () => sleep(80)), 1000, 20);
+    const result = await runCheck(
+      dependency('redis', () => sleep(80)),
+      1000,
+      20,
+    );
     expect(result.status).toBe('warn');
     expect(result.message).toBe('Redis answered PING, but slowly');
     expect(result.responseTime).toBeGreaterThan(20);
@@ -197,7 +213,11 @@ describe('runCheck', () => {
   });
 
   it('passes a probe slower than nothing but within slowMs', async () => {
-    const result = await runCheck(dependency('redis', () => sleep(20)), 1000, 2000);
+    const result = await runCheck(
+      dependency('redis', () => sleep(20)),
+      1000,
+      2000,
+    );
     expect(result.status).toBe('pass');
     expect(result.responseTime).toBeGreaterThanOrEqual(15);
   });
