@@ -1,5 +1,5 @@
 // ESLint (flat config): @eslint/js and typescript-eslint `recommended`, with type information
-// for the TypeScript files (the type-aware run takes ~15 s on 2 cores). Every rule switched
+// for the TypeScript files (the type-aware run of `eslint .` takes 8-18 s on 2 cores). Every rule switched
 // off below says why.
 import js from '@eslint/js';
 import globals from 'globals';
