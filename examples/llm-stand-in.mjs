@@ -22,17 +22,30 @@ export function startLlmStandIn() {
         return res.end(JSON.stringify({ error: { message: 'invalid JSON', type: 'invalid_request_error' } }));
       }
       const model = request.model ?? 'gpt-4o-mini';
-      const usage = { prompt_tokens: 40 + body.length % 20, completion_tokens: WORDS.length, total_tokens: 40 + body.length % 20 + WORDS.length };
+      const usage = { prompt_tokens: 40 + (body.length % 20), completion_tokens: WORDS.length, total_tokens: 40 + (body.length % 20) + WORDS.length };
       const id = `chatcmpl-demo${Date.now()}`;
       const created = Math.floor(Date.now() / 1000);
       if (!request.stream) {
-        return setTimeout(() => {
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message: { role: 'assistant', content: WORDS.join('') }, finish_reason: 'stop' }], usage }));
-        }, 300 + Math.random() * 500);
+        return setTimeout(
+          () => {
+            res.writeHead(200, { 'content-type': 'application/json' });
+            res.end(
+              JSON.stringify({
+                id,
+                object: 'chat.completion',
+                created,
+                model,
+                choices: [{ index: 0, message: { role: 'assistant', content: WORDS.join('') }, finish_reason: 'stop' }],
+                usage,
+              }),
+            );
+          },
+          300 + Math.random() * 500,
+        );
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-      const chunk = (delta, finish = null) => `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+      const chunk = (delta, finish = null) =>
+        `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
       let i = 0;
       const timer = setInterval(() => {
         if (i < WORDS.length) {
@@ -42,7 +55,8 @@ export function startLlmStandIn() {
         }
         clearInterval(timer);
         res.write(chunk({}, 'stop'));
-        if (request.stream_options?.include_usage) res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`);
+        if (request.stream_options?.include_usage)
+          res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`);
         res.end('data: [DONE]\n\n');
       }, 40);
       res.on('close', () => clearInterval(timer)); // the client went away mid-stream

@@ -35,7 +35,11 @@ app.get('/api/lessons/:id', async (req, res, next) => {
 app.post('/api/lessons/:id/answers', async (req, res, next) => {
   try {
     const correct = Boolean(req.body?.correct);
-    await pool.query('INSERT INTO answers (lesson_id, student_id, correct) VALUES ($1, $2, $3)', [Number(req.params.id), Number(req.body?.studentId ?? 0), correct]);
+    await pool.query('INSERT INTO answers (lesson_id, student_id, correct) VALUES ($1, $2, $3)', [
+      Number(req.params.id),
+      Number(req.body?.studentId ?? 0),
+      correct,
+    ]);
     res.status(201).json({ recorded: true });
   } catch (error) {
     next(error);

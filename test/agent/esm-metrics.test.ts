@@ -17,7 +17,8 @@ describe('ESM app under --import', () => {
       for (const id of [11, 12, 13]) {
         const response = await app.request(`/lessons/${id}`);
         expect(response.status).toBe(200);
-        expect((await response.json()).cached).toBe(round === 2);
+        const body = (await response.json()) as { cached: boolean };
+        expect(body.cached).toBe(round === 2);
       }
     }
     expect((await app.request('/fail')).status).toBe(500);
@@ -122,9 +123,13 @@ describe('semantic-convention twins (TUTOR_OTEL_SEMCONV_METRICS=true), traces of
       expect(http, [...names].join(' ')).toBeDefined();
       expect(db, [...names].join(' ')).toBeDefined();
       // The same requests and queries as the platform metrics, with the conventions' attribute names.
-      expect(total(samples, http!, { http_request_method: 'GET', http_route: '/lessons/:id', http_response_status_code: '200', url_scheme: 'http' })).toBe(2);
+      expect(
+        total(samples, http!, { http_request_method: 'GET', http_route: '/lessons/:id', http_response_status_code: '200', url_scheme: 'http' }),
+      ).toBe(2);
       expect(total(samples, http!)).toBe(total(samples, 'http_requests_total'));
-      expect(total(samples, db!, { db_system_name: 'postgresql', db_operation_name: 'SELECT' })).toBe(total(samples, 'db_query_duration_seconds_count', { operation: 'SELECT' }));
+      expect(total(samples, db!, { db_system_name: 'postgresql', db_operation_name: 'SELECT' })).toBe(
+        total(samples, 'db_query_duration_seconds_count', { operation: 'SELECT' }),
+      );
       expect(total(samples, db!, { error_type: 'error' })).toBe(1);
     } finally {
       await app.stop();

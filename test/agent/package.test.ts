@@ -50,4 +50,3 @@ describe('installed package', () => {
     }
   });
 });
-

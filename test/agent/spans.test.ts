@@ -47,7 +47,8 @@ function statusOf(sink: OtlpSink, spanId: string): { code?: number; message?: st
 
 const isPg = (s: OtlpSpan) => s.attributes['db.system.name'] === 'postgresql';
 const isRedis = (s: OtlpSpan) => s.attributes['db.system.name'] === 'redis';
-const describeSpans = (spans: OtlpSpan[]) => JSON.stringify(spans.map((s) => [s.kind, s.name, s.traceId.slice(0, 8), s.attributes['url.path'] ?? s.attributes['db.operation.name']]));
+const describeSpans = (spans: OtlpSpan[]) =>
+  JSON.stringify(spans.map((s) => [s.kind, s.name, s.traceId.slice(0, 8), s.attributes['url.path'] ?? s.attributes['db.operation.name']]));
 
 /** A loopback server standing in for another service: remembers the traceparent of each request. */
 async function startDownstream(): Promise<{ url: string; seen: Array<{ path: string; traceparent?: string }>; close(): Promise<void> }> {
@@ -173,7 +174,7 @@ describe('spans of an ESM app (node:http + pg Pool max 1 + ioredis)', () => {
     return { server, pg: inTrace.filter(isPg), redis: inTrace.filter(isRedis), all: inTrace };
   };
 
-  it('continues the caller\'s trace with a SERVER span carrying the stable HTTP attributes and no query string', () => {
+  it("continues the caller's trace with a SERVER span carrying the stable HTTP attributes and no query string", () => {
     expect(answers.get('sampled')?.status).toBe(200);
     const server = serverSpanOf(sampled.traceId);
     expect(server.kind).toBe(SERVER);
@@ -196,7 +197,7 @@ describe('spans of an ESM app (node:http + pg Pool max 1 + ioredis)', () => {
     for (const post of sink.posts) expect(post.body.toString('utf8')).not.toContain('secret-value');
   });
 
-  it('makes the pg query and the Redis commands children of the request\'s server span', () => {
+  it("makes the pg query and the Redis commands children of the request's server span", () => {
     const { pg, redis } = childrenOf(sampled.traceId);
     expect(pg).toHaveLength(1);
     expect(pg[0]!.kind).toBe(CLIENT);
@@ -227,7 +228,7 @@ describe('spans of an ESM app (node:http + pg Pool max 1 + ioredis)', () => {
     expect(redis).toHaveLength(3);
   });
 
-  it('keeps each query in its own request\'s trace when ten requests share a pool of one connection', () => {
+  it("keeps each query in its own request's trace when ten requests share a pool of one connection", () => {
     const waited = concurrent.map((_, i) => answers.get(`concurrent-${i}`));
     for (const answer of waited) expect(answer?.status, JSON.stringify(answer?.body)).toBe(200);
     // The fixture saw queries queue for the one connection: the case where a waiter is handed the
@@ -246,7 +247,7 @@ describe('spans of an ESM app (node:http + pg Pool max 1 + ioredis)', () => {
     expect(pgInThese).toHaveLength(concurrent.length);
   });
 
-  it('keeps a callback-style client.query (pool.connect callback) and a Redis command in its callback in the request\'s trace', () => {
+  it("keeps a callback-style client.query (pool.connect callback) and a Redis command in its callback in the request's trace", () => {
     expect(answers.get('callback')?.status).toBe(200);
     expect(answers.get('callback')?.body.v).toMatch(/^cb-\d+$/);
     const { pg, redis } = childrenOf(callbackAlone.traceId);

@@ -55,13 +55,22 @@ describe('10,000 distinct model names', () => {
 
     expect(total(withMeters, 'ai_generation_total', { status: 'success' })).toBe(CALLS);
     expect(total(withoutMeters, 'ai_generation_total')).toBe(0);
-    for (const name of ['ai_generation_total', 'openai_api_calls_total', 'openai_tokens_used_total', 'ai_unpriced_calls_total', 'ai_generation_duration_seconds_count']) {
+    for (const name of [
+      'ai_generation_total',
+      'openai_api_calls_total',
+      'openai_tokens_used_total',
+      'ai_unpriced_calls_total',
+      'ai_generation_duration_seconds_count',
+    ]) {
       const models = modelValues(withMeters, name);
       expect(models.size, name).toBeLessThanOrEqual(51);
       expect(models.has('__overflow__'), name).toBe(true);
     }
     const heap = (s: Sample[]) => total(s, 'nodejs_heap_size_used_bytes');
-    console.log('heap used after 10,000 names, MB (AI meters on, off):', [heap(withMeters), heap(withoutMeters)].map((b) => Math.round(b / 1e6)));
+    console.log(
+      'heap used after 10,000 names, MB (AI meters on, off):',
+      [heap(withMeters), heap(withoutMeters)].map((b) => Math.round(b / 1e6)),
+    );
     // After a full collection both heaps are within a few MB; 10,000 leaked series would be tens of MB.
     expect(heap(withMeters)).toBeLessThan(heap(withoutMeters) + 8 * 1024 * 1024);
   }, 300_000);

@@ -51,7 +51,11 @@ describe('plain fetch to a known AI host', () => {
   it('reads a stream event by event: usage from the last chunk the app asked for, first-token time', async () => {
     let result!: Awaited<ReturnType<typeof both>>;
     const d = await h.delta(async () => {
-      result = await both({ model: 'gpt-4o-mini', stream: true, body: { model: 'gpt-4o-mini', messages: [], stream: true, stream_options: { include_usage: true } } });
+      result = await both({
+        model: 'gpt-4o-mini',
+        stream: true,
+        body: { model: 'gpt-4o-mini', messages: [], stream: true, stream_options: { include_usage: true } },
+      });
     });
     expect(result.withAgent.text).toBe(result.without.text);
     expect(d.of('ai_generation_total', { ...chat, status: 'success' })).toBe(1);
@@ -76,7 +80,12 @@ describe('plain fetch to a known AI host', () => {
     let stream!: Awaited<ReturnType<typeof both>>;
     const d = await h.delta(async () => {
       json = await both({ model: 'gpt-4o-mini', mode: 'gzip' });
-      stream = await both({ model: 'gpt-4o-mini', mode: 'gzip', stream: true, body: { model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true } } });
+      stream = await both({
+        model: 'gpt-4o-mini',
+        mode: 'gzip',
+        stream: true,
+        body: { model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true } },
+      });
     });
     expect(json.withAgent.data).toEqual(json.without.data);
     expect(stream.withAgent.text).toBe(stream.without.text);
@@ -86,13 +95,17 @@ describe('plain fetch to a known AI host', () => {
 
   it('finds the model in a large request body without keeping it', async () => {
     const prompt = 'x'.repeat(2_000_000);
-    const d = await h.delta(() => h.run({ sdk: 'fetch', path: CHAT, model: 'gpt-4o', body: { messages: [{ role: 'user', content: prompt }], temperature: 0, model: 'gpt-4o' } }));
+    const d = await h.delta(() =>
+      h.run({ sdk: 'fetch', path: CHAT, model: 'gpt-4o', body: { messages: [{ role: 'user', content: prompt }], temperature: 0, model: 'gpt-4o' } }),
+    );
     expect(d.of('ai_generation_total', { model: 'gpt-4o', status: 'success' })).toBe(1);
     expect(d.of('openai_tokens_used_total', { model: 'gpt-4o', token_type: 'input' })).toBe(O.input);
   });
 
   it('counts the responses API streamed over fetch', async () => {
-    const d = await h.delta(() => h.run({ sdk: 'fetch', path: '/v1/responses', model: 'gpt-4o-mini', stream: true, body: { model: 'gpt-4o-mini', input: 'hi', stream: true } }));
+    const d = await h.delta(() =>
+      h.run({ sdk: 'fetch', path: '/v1/responses', model: 'gpt-4o-mini', stream: true, body: { model: 'gpt-4o-mini', input: 'hi', stream: true } }),
+    );
     expect(d.of('ai_generation_total', { operation: 'responses', status: 'success' })).toBe(1);
     expect(d.of('ai_time_to_first_token_seconds_count', { operation: 'responses' })).toBe(1);
     expect(d.of('openai_tokens_used_total', { token_type: 'input' })).toBe(O.input);
@@ -149,7 +162,15 @@ describe('fetch calls that end early or fail', () => {
     const anthropicBody = { model: 'claude-sonnet-4', max_tokens: 10, messages: [], stream: true };
     const d = await h.delta(async () => {
       await h.run({ sdk: 'fetch', path: CHAT, model: 'gpt-4o-mini', stream: true, mode: 'overloaded' });
-      await h.run({ sdk: 'fetch', server: 'anthropic', path: '/v1/messages', model: 'claude-sonnet-4', stream: true, body: anthropicBody, mode: 'overloaded' });
+      await h.run({
+        sdk: 'fetch',
+        server: 'anthropic',
+        path: '/v1/messages',
+        model: 'claude-sonnet-4',
+        stream: true,
+        body: anthropicBody,
+        mode: 'overloaded',
+      });
     });
     expect(d.of('ai_generation_total', { ...chat, status: 'error' })).toBe(1);
     expect(d.of('ai_generation_total', { provider: 'anthropic', status: 'error' })).toBe(1);

@@ -104,7 +104,12 @@ describe('tracing on, semantic-convention metrics on, a price file, a bad variab
   it('exports the GenAI semantic-convention instruments when asked to', async () => {
     const { parsePrometheusText } = await import('../helpers/prometheus-text');
     const samples = parsePrometheusText(metricsText);
-    const labels = { gen_ai_provider_name: 'openai', gen_ai_operation_name: 'chat', gen_ai_request_model: 'gpt-4o-mini', gen_ai_response_model: 'gpt-4o-mini-2024-08-06' };
+    const labels = {
+      gen_ai_provider_name: 'openai',
+      gen_ai_operation_name: 'chat',
+      gen_ai_request_model: 'gpt-4o-mini',
+      gen_ai_response_model: 'gpt-4o-mini-2024-08-06',
+    };
     expect(total(samples, 'gen_ai_client_operation_duration_count', labels)).toBe(1);
     expect(total(samples, 'gen_ai_client_token_usage_sum', { ...labels, gen_ai_token_type: 'input' })).toBe(O.input);
     expect(total(samples, 'gen_ai_client_token_usage_sum', { ...labels, gen_ai_token_type: 'output' })).toBe(O.output);
@@ -115,7 +120,10 @@ describe('tracing on, semantic-convention metrics on, a price file, a bad variab
   it('prices a model from the price file', async () => {
     const { parsePrometheusText } = await import('../helpers/prometheus-text');
     const samples = parsePrometheusText(metricsText);
-    expect(total(samples, 'ai_cost_usd_total', { model: 'tutor-llm-1' })).toBeCloseTo(((O.input - O.cached) * 1 + O.cached * 0.5 + O.output * 4) / 1e6, 12);
+    expect(total(samples, 'ai_cost_usd_total', { model: 'tutor-llm-1' })).toBeCloseTo(
+      ((O.input - O.cached) * 1 + O.cached * 0.5 + O.output * 4) / 1e6,
+      12,
+    );
     expect(total(samples, 'ai_unpriced_calls_total')).toBe(0);
   });
 

@@ -49,7 +49,10 @@ describe('price lookup', () => {
   it('prices cached input, cache writes and output apart, without counting them twice', () => {
     // 1000 input of which 200 cached and 100 written, 500 output of gpt-4o: 700*2.5 + 200*1.25 + 100*2.5 + 500*10.
     expect(pricer.cost('gpt-4o', { input: 1000, cachedInput: 200, cacheWrite: 100, output: 500 })).toBeCloseTo(7250 / 1e6, 12);
-    expect(pricer.cost('claude-sonnet-4', { input: 120, cachedInput: 15, cacheWrite: 5, output: 40 })).toBeCloseTo((100 * 3 + 15 * 0.3 + 5 * 3.75 + 40 * 15) / 1e6, 12);
+    expect(pricer.cost('claude-sonnet-4', { input: 120, cachedInput: 15, cacheWrite: 5, output: 40 })).toBeCloseTo(
+      (100 * 3 + 15 * 0.3 + 5 * 3.75 + 40 * 15) / 1e6,
+      12,
+    );
     expect(pricer.cost('no-such-model', { input: 10 })).toBeUndefined();
   });
 
@@ -63,7 +66,14 @@ describe('price lookup', () => {
   it('validates and merges an override file; a bad file is refused as a whole', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ai-prices-'));
     const good = path.join(dir, 'good.json');
-    writeFileSync(good, JSON.stringify({ version: 'local-1', models: { 'Tutor-LLM-1': { input: 1, output: 2 }, 'gpt-4o': { input: 5, output: 20 } }, aliases: { tutor: 'tutor-llm-1' } }));
+    writeFileSync(
+      good,
+      JSON.stringify({
+        version: 'local-1',
+        models: { 'Tutor-LLM-1': { input: 1, output: 2 }, 'gpt-4o': { input: 5, output: 20 } },
+        aliases: { tutor: 'tutor-llm-1' },
+      }),
+    );
     const table = readPriceFile(good);
     expect(typeof table).toBe('object');
     const merged = new Pricer(mergePriceTables(SHIPPED_PRICES, table as Exclude<typeof table, string>));
@@ -89,8 +99,7 @@ function pieces(text: string, size: number): Uint8Array[] {
 }
 
 describe('SSE parser', () => {
-  const stream =
-    'event: message_start\r\ndata: {"a":"é"}\r\n\r\n: a comment\n\ndata: one\ndata: two\n\nevent: x\rdata: cr only\r\r' + 'data: [DONE]\n\n';
+  const stream = 'event: message_start\r\ndata: {"a":"é"}\r\n\r\n: a comment\n\ndata: one\ndata: two\n\nevent: x\rdata: cr only\r\r' + 'data: [DONE]\n\n';
 
   for (const size of [1, 2, 3, 7, 1000]) {
     it(`gives the same events however the bytes are split (${size})`, () => {
@@ -156,11 +165,17 @@ describe('top-level JSON scanner', () => {
 describe('usage', () => {
   it('reads OpenAI chat and responses usage with cached and reasoning parts', () => {
     const chat = new ResponseReader({ protocol: 'openai', operation: 'chat' }, 0);
-    chat.readBody({ model: 'gpt-4o', usage: { prompt_tokens: 10, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 2 } } });
+    chat.readBody({
+      model: 'gpt-4o',
+      usage: { prompt_tokens: 10, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 2 } },
+    });
     expect(chat.usage).toEqual({ input: 10, output: 5, cachedInput: 4, reasoning: 2 });
     const responses = new ResponseReader({ protocol: 'openai', operation: 'responses' }, 0);
     expect(responses.readEvent({ type: 'response.output_text.delta', delta: 'hi' })).toBe(true);
-    responses.readEvent({ type: 'response.completed', response: { model: 'o3', usage: { input_tokens: 7, output_tokens: 3, output_tokens_details: { reasoning_tokens: 1 } } } });
+    responses.readEvent({
+      type: 'response.completed',
+      response: { model: 'o3', usage: { input_tokens: 7, output_tokens: 3, output_tokens_details: { reasoning_tokens: 1 } } },
+    });
     expect(responses.usage).toEqual({ input: 7, output: 3, reasoning: 1 });
     expect(responses.responseModel).toBe('o3');
   });
@@ -175,7 +190,13 @@ describe('usage', () => {
 
   it("takes Anthropic's message_delta usage as running totals and adds cache tokens to input", () => {
     const reader = new ResponseReader({ protocol: 'anthropic', operation: 'chat' }, 0);
-    reader.readEvent({ type: 'message_start', message: { model: 'claude-sonnet-4-20250514', usage: { input_tokens: 100, cache_read_input_tokens: 15, cache_creation_input_tokens: 5, output_tokens: 1 } } });
+    reader.readEvent({
+      type: 'message_start',
+      message: {
+        model: 'claude-sonnet-4-20250514',
+        usage: { input_tokens: 100, cache_read_input_tokens: 15, cache_creation_input_tokens: 5, output_tokens: 1 },
+      },
+    });
     expect(reader.readEvent({ type: 'content_block_delta', delta: { type: 'text_delta', text: 'Hi' } })).toBe(true);
     reader.readEvent({ type: 'message_delta', usage: { output_tokens: 20 } });
     reader.readEvent({ type: 'message_delta', usage: { output_tokens: 40 } });

@@ -95,7 +95,15 @@ function paced({ url, connections, seconds, rate, keyBase }) {
       clearTimeout(timer);
       agent.destroy();
       const elapsedS = (performance.now() - started) / 1000;
-      resolve({ ok: latencies.count, non2xx, errors, timeouts: 0, elapsedS, rps: latencies.count / elapsedS, ...percentiles(latencies.values, latencies.count) });
+      resolve({
+        ok: latencies.count,
+        non2xx,
+        errors,
+        timeouts: 0,
+        elapsedS,
+        rps: latencies.count / elapsedS,
+        ...percentiles(latencies.values, latencies.count),
+      });
     };
     const settle = () => {
       if (++done === total) finish();

@@ -94,7 +94,11 @@ try {
   if (!values['no-load']) {
     const sub = mkdtempSync(path.join(dir, 'load-'));
     const env = { ...baseEnv(), ...(await setup.env(ctx)), BENCH_KEY_PREFIX: `otel-agent-profile:${process.pid}:`, ...extraEnv };
-    const app = spawnTracked(process.execPath, ['--cpu-prof', '--cpu-prof-dir', sub, '--import', path.join(HELPERS, 'exit-on-sigusr2.mjs'), ...setup.args, APP], { cwd: REPO, env });
+    const app = spawnTracked(
+      process.execPath,
+      ['--cpu-prof', '--cpu-prof-dir', sub, '--import', path.join(HELPERS, 'exit-on-sigusr2.mjs'), ...setup.args, APP],
+      { cwd: REPO, env },
+    );
     const port = await waitForListening(app);
     const load = await startLoad();
     const url = `http://127.0.0.1:${port}`;

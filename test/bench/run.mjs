@@ -92,7 +92,9 @@ async function checkServices() {
     await client.connect();
     await client.query('SELECT 1');
   } catch (error) {
-    throw new Error(`PostgreSQL is not reachable at ${new URL(DATABASE_URL).host} (${error.code ?? error.message}); start it or set BENCH_DATABASE_URL`);
+    throw new Error(`PostgreSQL is not reachable at ${new URL(DATABASE_URL).host} (${error.code ?? error.message}); start it or set BENCH_DATABASE_URL`, {
+      cause: error,
+    });
   } finally {
     await client.end().catch(() => {});
   }
@@ -101,7 +103,9 @@ async function checkServices() {
     await redis.connect();
     await redis.ping();
   } catch (error) {
-    throw new Error(`Redis is not reachable at ${new URL(REDIS_URL).host} (${error.code ?? error.message}); start it or set BENCH_REDIS_URL`);
+    throw new Error(`Redis is not reachable at ${new URL(REDIS_URL).host} (${error.code ?? error.message}); start it or set BENCH_REDIS_URL`, {
+      cause: error,
+    });
   } finally {
     redis.disconnect();
   }
@@ -127,7 +131,12 @@ async function removeKeys(prefix) {
 function gitCommit() {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'register.ts'], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--', 'src', 'register.ts'], {
+        cwd: REPO,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() !== '';
     return { commit, dirty };
   } catch {
     return { commit: 'unknown', dirty: false };
@@ -149,7 +158,13 @@ async function main() {
 
   const results = { opts };
   if (opts.only.includes('throughput')) {
-    results.throughput = await runThroughput(SETUPS.bare, [SETUPS.agentMetrics, SETUPS.agentTraces, SETUPS.agentTracesSampled, SETUPS.agentSentry, SETUPS.upstream], ctx, opts, say);
+    results.throughput = await runThroughput(
+      SETUPS.bare,
+      [SETUPS.agentMetrics, SETUPS.agentTraces, SETUPS.agentTracesSampled, SETUPS.agentSentry, SETUPS.upstream],
+      ctx,
+      opts,
+      say,
+    );
   }
   if (opts.only.includes('startup')) {
     results.startup = await runStartup(

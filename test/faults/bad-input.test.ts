@@ -27,10 +27,16 @@ function rawStatusLine(port: number, payload: Buffer | string): Promise<string> 
 const hugeHeader = 'x'.repeat(20_000);
 const CASES: Array<[string, Buffer | string]> = [
   ['invalid % escape in a path parameter', 'GET /items/%E0%A4%A HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'],
-  ['invalid UTF-8 bytes in the path', Buffer.concat([Buffer.from('GET /items/'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')])],
+  [
+    'invalid UTF-8 bytes in the path',
+    Buffer.concat([Buffer.from('GET /items/'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]),
+  ],
   ['a header over 16 KiB', `GET /plain HTTP/1.1\r\nHost: x\r\nX-Big: ${hugeHeader}\r\nConnection: close\r\n\r\n`],
   ['a malformed request line', 'NOT A REQUEST\r\n\r\n'],
-  ['a JSON body that is not JSON', 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{not json'],
+  [
+    'a JSON body that is not JSON',
+    'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 9\r\nConnection: close\r\n\r\n{not json',
+  ],
   ['a path with dot segments', 'GET /../../etc/passwd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'],
   ['an unknown method', 'BREW /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'],
   ['an absolute-form request target', 'GET http://example.test/items/7?q=1 HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n'],
@@ -108,7 +114,9 @@ describe('cardinality attack', () => {
     const late = await app.scrape();
     console.log(
       'cardinality flood memory MB (rss, heap used) at 10k/55k/100k:',
-      [early, middle, late].map((s) => [total(s, 'process_resident_memory_bytes'), total(s, 'nodejs_heap_size_used_bytes')].map((b) => Math.round(b / 1e6))),
+      [early, middle, late].map((s) =>
+        [total(s, 'process_resident_memory_bytes'), total(s, 'nodejs_heap_size_used_bytes')].map((b) => Math.round(b / 1e6)),
+      ),
     );
 
     expect(total(late, 'http_requests_total')).toBe(100_000);

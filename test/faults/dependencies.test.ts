@@ -52,20 +52,28 @@ for (const dependency of ['database', 'redis'] as const) {
         const status = (await app.request(fixtureRoutes.needsBoth(1000 + i))).status;
         expect([200, 500]).toContain(status); // the app's own error handling decides
       }
-      const down = await waitFor(async () => {
-        const h = await health(app);
-        return h.status === 503 ? h : undefined;
-      }, 15_000, `${dependency} to be reported down`);
+      const down = await waitFor(
+        async () => {
+          const h = await health(app);
+          return h.status === 503 ? h : undefined;
+        },
+        15_000,
+        `${dependency} to be reported down`,
+      );
       expect(down.body.status).toBe('unhealthy');
       expect(down.body.checks[dependency].status).toBe('fail');
       expect((await app.endpoint('/ready')).status).toBe(503);
       expect((await app.endpoint('/live')).status).toBe(200);
 
       await proxy.start();
-      const up = await waitFor(async () => {
-        const h = await health(app);
-        return h.status === 200 && h.body.status === 'healthy' ? h : undefined;
-      }, 20_000, `${dependency} to be reported back`);
+      const up = await waitFor(
+        async () => {
+          const h = await health(app);
+          return h.status === 200 && h.body.status === 'healthy' ? h : undefined;
+        },
+        20_000,
+        `${dependency} to be reported back`,
+      );
       expect(up.body.checks[dependency].status).toBe('pass');
       await waitFor(async () => ((await app.request(fixtureRoutes.needsBoth(5000))).status === 200 ? true : undefined), 20_000, 'the app to recover');
       expect((await app.endpoint('/ready')).status).toBe(200);

@@ -59,7 +59,10 @@ async function appWithCollector(mode: SinkMode | 'down'): Promise<{ app: AgentAp
     sinks.push(sink);
     endpoint = await sink.start();
   }
-  const app = await startAgentApp({ fixture: 'plain-server.cjs', env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS: '2000' } });
+  const app = await startAgentApp({
+    fixture: 'plain-server.cjs',
+    env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS: '2000' },
+  });
   await agentReady(app);
   return { app, sink };
 }
@@ -89,10 +92,16 @@ describe('trace Collector faults', () => {
         // "Unchanged within noise": generous, as the machine may be loaded by other work.
         expect(latency).toBeLessThan(Math.max(baselineMs * 5, baselineMs + 25));
 
-        const samples = await waitFor(async () => {
-          const parsed = await app.scrape();
-          return failures(parsed, 'otel_sdk_exporter_span_exported_total') + failures(parsed, 'otel_sdk_processor_span_processed_total') > 0 ? parsed : undefined;
-        }, 30_000, `failures to be counted with the Collector ${mode}`);
+        const samples = await waitFor(
+          async () => {
+            const parsed = await app.scrape();
+            return failures(parsed, 'otel_sdk_exporter_span_exported_total') + failures(parsed, 'otel_sdk_processor_span_processed_total') > 0
+              ? parsed
+              : undefined;
+          },
+          30_000,
+          `failures to be counted with the Collector ${mode}`,
+        );
         expect(total(samples, 'otel_sdk_processor_span_queue_size')).toBeLessThanOrEqual(2048);
         expect(total(samples, 'otel_sdk_processor_span_queue_capacity')).toBe(2048);
         const rssAfter = total(samples, 'process_resident_memory_bytes');
@@ -106,4 +115,3 @@ describe('trace Collector faults', () => {
     });
   }
 });
-

@@ -179,7 +179,11 @@ export class LlmServer {
     const includeUsage = body?.stream_options?.include_usage === true;
     const base = { id: 'cmpl-test', object: 'text_completion', created: 1_700_000_000, model: answeringModel(String(body?.model)) };
     const events = WORDS.map((word, i) => ({
-      data: JSON.stringify({ ...base, choices: [{ index: 0, text: word, logprobs: null, finish_reason: i === WORDS.length - 1 ? 'stop' : null }], ...(includeUsage ? { usage: null } : {}) }),
+      data: JSON.stringify({
+        ...base,
+        choices: [{ index: 0, text: word, logprobs: null, finish_reason: i === WORDS.length - 1 ? 'stop' : null }],
+        ...(includeUsage ? { usage: null } : {}),
+      }),
     }));
     if (includeUsage) events.push({ data: JSON.stringify({ ...base, choices: [], usage: openAiUsage() }) });
     events.push({ data: '[DONE]' });
@@ -189,7 +193,10 @@ export class LlmServer {
   private responsesStream(res: http.ServerResponse, body: any, options: SseOptions): Promise<void> {
     const model = answeringModel(String(body?.model));
     let sequence = 0;
-    const event = (type: string, rest: Record<string, unknown>) => ({ event: type, data: JSON.stringify({ type, sequence_number: sequence++, ...rest }) });
+    const event = (type: string, rest: Record<string, unknown>) => ({
+      event: type,
+      data: JSON.stringify({ type, sequence_number: sequence++, ...rest }),
+    });
     const shell = { id: 'resp_test', object: 'response', created_at: 1_700_000_000, model, output: [] as unknown[], usage: null as unknown };
     const events = [
       event('response.created', { response: { ...shell, status: 'in_progress' } }),
@@ -213,7 +220,12 @@ export class LlmServer {
           content: [],
           stop_reason: null,
           stop_sequence: null,
-          usage: { input_tokens: u.input, cache_creation_input_tokens: u.cacheWrite, cache_read_input_tokens: u.cacheRead, output_tokens: u.outputAtStart },
+          usage: {
+            input_tokens: u.input,
+            cache_creation_input_tokens: u.cacheWrite,
+            cache_read_input_tokens: u.cacheRead,
+            output_tokens: u.outputAtStart,
+          },
         },
       }),
       event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
@@ -283,7 +295,15 @@ function response(body: any) {
     created_at: 1_700_000_000,
     status: 'completed',
     model: answeringModel(String(body?.model)),
-    output: [{ type: 'message', id: 'msg_test', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: WORDS.join(''), annotations: [] }] }],
+    output: [
+      {
+        type: 'message',
+        id: 'msg_test',
+        status: 'completed',
+        role: 'assistant',
+        content: [{ type: 'output_text', text: WORDS.join(''), annotations: [] }],
+      },
+    ],
     usage: {
       input_tokens: u.input,
       input_tokens_details: { cached_tokens: u.cached },

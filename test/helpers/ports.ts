@@ -1,4 +1,5 @@
 import * as net from 'node:net';
+import { inspect } from 'node:util';
 
 /** A port that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {
@@ -26,5 +27,5 @@ export async function waitFor<T>(check: () => Promise<T | undefined> | T | undef
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError instanceof Error ? String(lastError) : inspect(lastError)}` : ''}`);
 }

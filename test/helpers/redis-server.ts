@@ -9,7 +9,9 @@ export class PrivateRedis {
 
   async start(args: string[] = []): Promise<number> {
     this.port = await freePort();
-    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], { stdio: 'ignore' });
+    this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
+      stdio: 'ignore',
+    });
     await waitFor(
       () =>
         new Promise<true | undefined>((resolve) => {

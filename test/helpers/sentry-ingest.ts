@@ -217,7 +217,10 @@ function anyValue(buf: Buffer): unknown {
     if (f.no === 2) return f.int !== 0n;
     if (f.no === 3) return Number(BigInt.asIntN(64, f.int));
     if (f.no === 4) return f.bytes.readDoubleLE(0);
-    if (f.no === 5) return readFields(f.bytes).filter((v) => v.no === 1).map((v) => anyValue(v.bytes));
+    if (f.no === 5)
+      return readFields(f.bytes)
+        .filter((v) => v.no === 1)
+        .map((v) => anyValue(v.bytes));
     if (f.no === 7) return f.bytes;
   }
   return undefined;

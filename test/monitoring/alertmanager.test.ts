@@ -54,7 +54,8 @@ describeWithTools('alertmanager.yml (amtool)', ['amtool', 'yamlParser'], () => {
 
   it('holds no inline secret: passwords, Slack URLs and tokens are *_file references with a template in secrets/', () => {
     const config = readYaml(CONFIG);
-    const forbidden = /^(smtp_auth_password|smtp_auth_secret|auth_password|auth_secret|slack_api_url|api_url|api_key|routing_key|service_key|credentials|password|bot_token|token)$/;
+    const forbidden =
+      /^(smtp_auth_password|smtp_auth_secret|auth_password|auth_secret|slack_api_url|api_url|api_key|routing_key|service_key|credentials|password|bot_token|token)$/;
     const files: string[] = [];
     const walk = (node: unknown, where: string) => {
       if (Array.isArray(node)) node.forEach((n, i) => walk(n, `${where}[${i}]`));
@@ -221,7 +222,11 @@ describeWithTools('alertmanager.yml in a running Alertmanager', ['alertmanager',
     // never delivered: inhibited by ServiceDown, by the critical variant, or silenced
     expect(arrived('/hook/oncall-critical', { alertname: 'HighErrorRate', service: 'svc-down' })).toEqual([]);
     expect(sink.firing().filter((a) => a.labels.service === 'svc-down' && a.labels.alertname !== 'ServiceDown')).toEqual([]);
-    expect(sink.firing().filter((a) => a.labels.alertname === 'PostgresConnectionsHigh' && a.labels.instance === 'pg-1:9187' && a.labels.severity === 'warning')).toEqual([]);
+    expect(
+      sink
+        .firing()
+        .filter((a) => a.labels.alertname === 'PostgresConnectionsHigh' && a.labels.instance === 'pg-1:9187' && a.labels.severity === 'warning'),
+    ).toEqual([]);
     expect(sink.firing().filter((a) => a.labels.service === 'silenced-svc')).toEqual([]);
 
     // and Alertmanager says why
@@ -234,7 +239,10 @@ describeWithTools('alertmanager.yml in a running Alertmanager', ['alertmanager',
     expect(find({ alertname: 'ServiceDown', service: 'svc-down' }).status.state).toBe('active');
     expect(find({ alertname: 'PostgresConnectionsHigh', instance: 'pg-1:9187', severity: 'warning' }).status.inhibitedBy).toHaveLength(1);
     expect(find({ alertname: 'PostgresConnectionsHigh', instance: 'pg-2:9187', severity: 'warning' }).status.state).toBe('active');
-    expect(find({ alertname: 'HighResponseTime', service: 'silenced-svc' }).status).toMatchObject({ state: 'suppressed', silencedBy: [silence.silenceID] });
+    expect(find({ alertname: 'HighResponseTime', service: 'silenced-svc' }).status).toMatchObject({
+      state: 'suppressed',
+      silencedBy: [silence.silenceID],
+    });
   });
 
   it('mutes warnings during the maintenance interval but still delivers critical alerts', async () => {

@@ -274,98 +274,118 @@ describeWithTools(
       }
     });
 
-    it('scrapes both agents with their own service label, and the real exporters report pg_up and redis_up = 1', async () => {
-      await waitFor(
-        'every target up',
-        async () => {
-          const targets = await prom.targets();
-          return targets.length === 6 && targets.every((t) => t.health === 'up') ? targets : undefined;
-        },
-        SLOW,
-      ).catch((error) => {
-        throw new Error(`${String(error)}\n${failOutput()}`);
-      });
-      const up = await prom.query('up{job="node-services"}');
-      expect(up.map((s) => s.metric.service).sort()).toEqual([HEALTHY, FAILING].sort());
-      const series = await waitFor('http_requests_total of both services', async () => {
-        const r = await prom.query('sum by (service, job) (http_requests_total)');
-        return r.length === 2 ? r : undefined;
-      });
-      expect(series.map((s) => s.metric).sort((a, b) => a.service.localeCompare(b.service))).toEqual(
-        [HEALTHY, FAILING].sort().map((service) => ({ service, job: 'node-services' })),
-      );
-      expect(await prom.query('http_requests_total{exported_service!=""}')).toEqual([]);
+    it(
+      'scrapes both agents with their own service label, and the real exporters report pg_up and redis_up = 1',
+      async () => {
+        await waitFor(
+          'every target up',
+          async () => {
+            const targets = await prom.targets();
+            return targets.length === 6 && targets.every((t) => t.health === 'up') ? targets : undefined;
+          },
+          SLOW,
+        ).catch((error) => {
+          throw new Error(`${String(error)}\n${failOutput()}`);
+        });
+        const up = await prom.query('up{job="node-services"}');
+        expect(up.map((s) => s.metric.service).sort()).toEqual([HEALTHY, FAILING].sort());
+        const series = await waitFor('http_requests_total of both services', async () => {
+          const r = await prom.query('sum by (service, job) (http_requests_total)');
+          return r.length === 2 ? r : undefined;
+        });
+        expect(series.map((s) => s.metric).sort((a, b) => a.service.localeCompare(b.service))).toEqual(
+          [HEALTHY, FAILING].sort().map((service) => ({ service, job: 'node-services' })),
+        );
+        expect(await prom.query('http_requests_total{exported_service!=""}')).toEqual([]);
 
-      const pg = await waitFor('pg_up', async () => {
-        const r = await prom.query('pg_up');
-        return r.length ? r : undefined;
-      }, SLOW);
-      expect(pg.map((s) => [s.metric.instance, s.metric.service, s.value[1]])).toEqual([[exporters.postgres, 'postgres', '1']]);
-      const redis = await waitFor('redis_up', async () => {
-        const r = await prom.query('redis_up');
-        return r.length ? r : undefined;
-      }, SLOW);
-      expect(redis.map((s) => [s.metric.instance, s.metric.service, s.value[1]])).toEqual([[exporters.redis, 'redis', '1']]);
-    }, SLOW + 60_000);
+        const pg = await waitFor(
+          'pg_up',
+          async () => {
+            const r = await prom.query('pg_up');
+            return r.length ? r : undefined;
+          },
+          SLOW,
+        );
+        expect(pg.map((s) => [s.metric.instance, s.metric.service, s.value[1]])).toEqual([[exporters.postgres, 'postgres', '1']]);
+        const redis = await waitFor(
+          'redis_up',
+          async () => {
+            const r = await prom.query('redis_up');
+            return r.length ? r : undefined;
+          },
+          SLOW,
+        );
+        expect(redis.map((s) => [s.metric.instance, s.metric.service, s.value[1]])).toEqual([[exporters.redis, 'redis', '1']]);
+      },
+      SLOW + 60_000,
+    );
 
-    it('fires HighErrorRate for the service answering 10% 5xx and delivers it to the on-call webhook', async () => {
-      const [alert] = await waitFor(
-        `HighErrorRate firing for ${FAILING}`,
-        async () => {
-          const a = await prom.firing({ alertname: 'HighErrorRate' });
-          return a.length ? a : undefined;
-        },
-        SLOW,
-      );
-      expect(alert.labels).toEqual({ alertname: 'HighErrorRate', service: FAILING, severity: 'critical' });
-      expect(alert.annotations.summary).toMatch(new RegExp(`^${FAILING} answers \\d+(\\.\\d+)?% of requests with 5xx$`));
+    it(
+      'fires HighErrorRate for the service answering 10% 5xx and delivers it to the on-call webhook',
+      async () => {
+        const [alert] = await waitFor(
+          `HighErrorRate firing for ${FAILING}`,
+          async () => {
+            const a = await prom.firing({ alertname: 'HighErrorRate' });
+            return a.length ? a : undefined;
+          },
+          SLOW,
+        );
+        expect(alert.labels).toEqual({ alertname: 'HighErrorRate', service: FAILING, severity: 'critical' });
+        expect(alert.annotations.summary).toMatch(new RegExp(`^${FAILING} answers \\d+(\\.\\d+)?% of requests with 5xx$`));
 
-      // the client saw exactly one 5xx in ten, and so did the agent, as Prometheus computes it
-      const seen = failingTraffic.statuses;
-      expect(seen['500'], JSON.stringify(seen)).toBeGreaterThan(0);
-      expect(seen['500'] / Object.values(seen).reduce((a, b) => a + b, 0)).toBeCloseTo(0.1, 1);
-      const [ratio] = await prom.query(
-        `sum(rate(http_requests_total{service="${FAILING}", status_code=~"5.."}[5m])) / sum(rate(http_requests_total{service="${FAILING}"}[5m]))`,
-      );
-      expect(Number(ratio.value[1])).toBeGreaterThan(0.08);
-      expect(Number(ratio.value[1])).toBeLessThan(0.12);
+        // the client saw exactly one 5xx in ten, and so did the agent, as Prometheus computes it
+        const seen = failingTraffic.statuses;
+        expect(seen['500'], JSON.stringify(seen)).toBeGreaterThan(0);
+        expect(seen['500'] / Object.values(seen).reduce((a, b) => a + b, 0)).toBeCloseTo(0.1, 1);
+        const [ratio] = await prom.query(
+          `sum(rate(http_requests_total{service="${FAILING}", status_code=~"5.."}[5m])) / sum(rate(http_requests_total{service="${FAILING}"}[5m]))`,
+        );
+        expect(Number(ratio.value[1])).toBeGreaterThan(0.08);
+        expect(Number(ratio.value[1])).toBeLessThan(0.12);
 
-      const delivered = await waitFor(
-        'HighErrorRate at the webhook',
-        () => {
-          const d = sink.firing().filter((a) => a.labels.alertname === 'HighErrorRate');
-          return d.length ? d : undefined;
-        },
-        SLOW,
-      );
-      expect(delivered[0].path).toBe('/hook/oncall-critical');
-      expect(delivered[0].labels.service).toBe(FAILING);
-      expect(delivered[0].groupLabels).toEqual({ alertname: 'HighErrorRate', service: FAILING });
-      expect(delivered[0].annotations.runbook_url).toMatch(/\/monitoring\/runbooks\/HighErrorRate\.md$/);
-      expect(delivered.every((d) => d.labels.service === FAILING)).toBe(true);
-    }, SLOW + 60_000);
+        const delivered = await waitFor(
+          'HighErrorRate at the webhook',
+          () => {
+            const d = sink.firing().filter((a) => a.labels.alertname === 'HighErrorRate');
+            return d.length ? d : undefined;
+          },
+          SLOW,
+        );
+        expect(delivered[0].path).toBe('/hook/oncall-critical');
+        expect(delivered[0].labels.service).toBe(FAILING);
+        expect(delivered[0].groupLabels).toEqual({ alertname: 'HighErrorRate', service: FAILING });
+        expect(delivered[0].annotations.runbook_url).toMatch(/\/monitoring\/runbooks\/HighErrorRate\.md$/);
+        expect(delivered.every((d) => d.labels.service === FAILING)).toBe(true);
+      },
+      SLOW + 60_000,
+    );
 
-    it('returns data for every dashboard query from the real agent (AI panels and the cgroup limit only where the agent has them)', async () => {
-      const exposed = new Set((await failing.scrape()).map((s) => s.name));
-      const agentHas = (name: string) => [...exposed].some((n) => n === name || n.startsWith(`${name}_`));
-      // the panels' own metric names, seen by the agent: a dropped or renamed metric fails here
-      const absent = MAY_BE_ABSENT.filter((n) => !agentHas(n));
-      const emptyAllowed: string[] = [];
-      for (const q of dashboardQueries()) {
-        const expr = concreteQuery(q.expr, FAILING, '1m');
-        const result = await prom.query(expr);
-        const why = absent.filter((n) => expr.includes(n));
-        if (result.length === 0 && why.length > 0) {
-          emptyAllowed.push(`"${q.panel}" ${q.refId} (the agent has no ${why.join(', ')} here)`);
-          continue;
+    it(
+      'returns data for every dashboard query from the real agent (AI panels and the cgroup limit only where the agent has them)',
+      async () => {
+        const exposed = new Set((await failing.scrape()).map((s) => s.name));
+        const agentHas = (name: string) => [...exposed].some((n) => n === name || n.startsWith(`${name}_`));
+        // the panels' own metric names, seen by the agent: a dropped or renamed metric fails here
+        const absent = MAY_BE_ABSENT.filter((n) => !agentHas(n));
+        const emptyAllowed: string[] = [];
+        for (const q of dashboardQueries()) {
+          const expr = concreteQuery(q.expr, FAILING, '1m');
+          const result = await prom.query(expr);
+          const why = absent.filter((n) => expr.includes(n));
+          if (result.length === 0 && why.length > 0) {
+            emptyAllowed.push(`"${q.panel}" ${q.refId} (the agent has no ${why.join(', ')} here)`);
+            continue;
+          }
+          expect(result.length, `"${q.panel}" ${q.refId}: ${expr}`).toBeGreaterThan(0);
+          for (const r of result) expect(Number.isNaN(Number(r.value[1])), `"${q.panel}" ${q.refId} is a number: ${expr}`).toBe(false);
         }
-        expect(result.length, `"${q.panel}" ${q.refId}: ${expr}`).toBeGreaterThan(0);
-        for (const r of result) expect(Number.isNaN(Number(r.value[1])), `"${q.panel}" ${q.refId} is a number: ${expr}`).toBe(false);
-      }
-      // only panels reading an absent metric may be empty, and none of them reads only agent core metrics
-      for (const line of emptyAllowed) expect(line).toMatch(/ai_|openai_|process_memory_limit_bytes/);
-      if (emptyAllowed.length) process.stderr.write(`[monitoring tests] dashboard panels empty in the end-to-end test: ${emptyAllowed.join('; ')}\n`);
-    }, SLOW);
+        // only panels reading an absent metric may be empty, and none of them reads only agent core metrics
+        for (const line of emptyAllowed) expect(line).toMatch(/ai_|openai_|process_memory_limit_bytes/);
+        if (emptyAllowed.length) process.stderr.write(`[monitoring tests] dashboard panels empty in the end-to-end test: ${emptyAllowed.join('; ')}\n`);
+      },
+      SLOW,
+    );
 
     it('keeps the healthy service, the datastores and the monitoring targets silent', async () => {
       const all = await prom.alerts();
@@ -375,48 +395,52 @@ describeWithTools(
       expect(sink.firing().filter((a) => a.labels.alertname !== 'HighErrorRate')).toEqual([]);
     });
 
-    it('killing the service fires ServiceDown at the webhook, and Alertmanager inhibits its HighErrorRate', async () => {
-      await failingTraffic.stop();
-      await failing.stop();
+    it(
+      'killing the service fires ServiceDown at the webhook, and Alertmanager inhibits its HighErrorRate',
+      async () => {
+        await failingTraffic.stop();
+        await failing.stop();
 
-      const [down] = await waitFor(
-        'ServiceDown at the webhook',
-        () => {
-          const d = sink.firing().filter((a) => a.labels.alertname === 'ServiceDown');
-          return d.length ? d : undefined;
-        },
-        SLOW,
-      );
-      // Alertmanager receives Prometheus' external labels too
-      expect(down.labels).toEqual({ alertname: 'ServiceDown', service: FAILING, severity: 'critical', ...externalLabels });
-      expect(down.path).toBe('/hook/oncall-critical');
-      expect(down.annotations.summary).toBe(`${FAILING} is down`);
+        const [down] = await waitFor(
+          'ServiceDown at the webhook',
+          () => {
+            const d = sink.firing().filter((a) => a.labels.alertname === 'ServiceDown');
+            return d.length ? d : undefined;
+          },
+          SLOW,
+        );
+        // Alertmanager receives Prometheus' external labels too
+        expect(down.labels).toEqual({ alertname: 'ServiceDown', service: FAILING, severity: 'critical', ...externalLabels });
+        expect(down.path).toBe('/hook/oncall-critical');
+        expect(down.annotations.summary).toBe(`${FAILING} is down`);
 
-      // Prometheus still fires HighErrorRate (its 5m window still holds the samples)...
-      expect(await prom.firing({ alertname: 'HighErrorRate', service: FAILING })).toHaveLength(1);
-      // ...and Alertmanager suppresses it, inhibited by the service's ServiceDown
-      await waitFor(
-        'HighErrorRate inhibited in Alertmanager',
-        async () => {
-          const amAlerts = await getJson<Array<{ labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } }>>(
-            `${am}/api/v2/alerts?filter=${encodeURIComponent(`service="${FAILING}"`)}`,
-          );
-          const byName = Object.fromEntries(amAlerts.map((a) => [a.labels.alertname, a.status]));
-          return byName.HighErrorRate?.state === 'suppressed' && byName.HighErrorRate.inhibitedBy.length === 1 && byName.ServiceDown?.state === 'active'
-            ? true
-            : undefined;
-        },
-        SLOW,
-      );
+        // Prometheus still fires HighErrorRate (its 5m window still holds the samples)...
+        expect(await prom.firing({ alertname: 'HighErrorRate', service: FAILING })).toHaveLength(1);
+        // ...and Alertmanager suppresses it, inhibited by the service's ServiceDown
+        await waitFor(
+          'HighErrorRate inhibited in Alertmanager',
+          async () => {
+            const amAlerts = await getJson<Array<{ labels: Record<string, string>; status: { state: string; inhibitedBy: string[] } }>>(
+              `${am}/api/v2/alerts?filter=${encodeURIComponent(`service="${FAILING}"`)}`,
+            );
+            const byName = Object.fromEntries(amAlerts.map((a) => [a.labels.alertname, a.status]));
+            return byName.HighErrorRate?.state === 'suppressed' && byName.HighErrorRate.inhibitedBy.length === 1 && byName.ServiceDown?.state === 'active'
+              ? true
+              : undefined;
+          },
+          SLOW,
+        );
 
-      // one instance and it is down: ServiceDown, not AgentScrapeFailing; the other service is untouched
-      await sleep(2 * TEST_FOR_SECONDS * 1000);
-      const all = await prom.alerts();
-      expect(all.filter((a) => a.labels.alertname === 'AgentScrapeFailing')).toEqual([]);
-      expect(all.filter((a) => a.labels.service === HEALTHY)).toEqual([]);
-      expect((await prom.query(`up{service="${HEALTHY}"}`))[0].value[1]).toBe('1');
-      const healthyAm = await getJson<unknown[]>(`${am}/api/v2/alerts?filter=${encodeURIComponent(`service="${HEALTHY}"`)}`);
-      expect(healthyAm).toEqual([]);
-    }, SLOW + 60_000);
+        // one instance and it is down: ServiceDown, not AgentScrapeFailing; the other service is untouched
+        await sleep(2 * TEST_FOR_SECONDS * 1000);
+        const all = await prom.alerts();
+        expect(all.filter((a) => a.labels.alertname === 'AgentScrapeFailing')).toEqual([]);
+        expect(all.filter((a) => a.labels.service === HEALTHY)).toEqual([]);
+        expect((await prom.query(`up{service="${HEALTHY}"}`))[0].value[1]).toBe('1');
+        const healthyAm = await getJson<unknown[]>(`${am}/api/v2/alerts?filter=${encodeURIComponent(`service="${HEALTHY}"`)}`);
+        expect(healthyAm).toEqual([]);
+      },
+      SLOW + 60_000,
+    );
   },
 );

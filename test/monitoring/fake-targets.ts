@@ -117,13 +117,7 @@ export function agentMetrics(service: string, p: Profile, t: number): string {
   if (p.aiPerSecond > 0) {
     const gens = p.aiPerSecond * t;
     const model = 'gpt-4o-mini';
-    e.histogram(
-      'ai_generation_duration_seconds',
-      { ...s, provider: 'openai', model, operation: 'chat', stream: 'true' },
-      AI_BUCKETS,
-      gens,
-      p.aiSeconds,
-    );
+    e.histogram('ai_generation_duration_seconds', { ...s, provider: 'openai', model, operation: 'chat', stream: 'true' }, AI_BUCKETS, gens, p.aiSeconds);
     e.counter('ai_generation_total', { ...s, provider: 'openai', model, operation: 'chat', status: 'success' }, gens);
     e.histogram(
       'ai_time_to_first_token_seconds',

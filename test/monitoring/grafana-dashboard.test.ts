@@ -109,7 +109,9 @@ describeWithTools('Grafana dashboard and provisioning', ['promtool', 'yamlParser
   });
 
   it('covers RED per service, connections, AI, database, cache, memory against its limit and event-loop lag', () => {
-    const exprs = dashboardQueries().map((q) => q.expr).join('\n');
+    const exprs = dashboardQueries()
+      .map((q) => q.expr)
+      .join('\n');
     for (const needle of [
       'rate(http_requests_total',
       'status_code=~"5.."',
@@ -151,7 +153,10 @@ describeWithTools('Grafana dashboard and provisioning', ['promtool', 'yamlParser
     expect(res.stdout).toContain(`SUCCESS: ${rules.length} rules found`);
 
     // and promtool does reject a broken query, so the check above means something
-    fs.writeFileSync(file, JSON.stringify({ groups: [{ name: 'x', rules: [{ record: 'x:y', expr: 'sum by (service) (rate(http_requests_total[5m])' }] }] }));
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ groups: [{ name: 'x', rules: [{ record: 'x:y', expr: 'sum by (service) (rate(http_requests_total[5m])' }] }] }),
+    );
     expect(run(tools().promtool!, ['check', 'rules', file]).code).not.toBe(0);
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });

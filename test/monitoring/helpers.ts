@@ -145,11 +145,11 @@ export function parseYamlAll(text: string): unknown[] {
   }
   const python = tools().yamlParser;
   if (!python || python === 'yaml') throw new Error(`no YAML parser: ${TOOL_NAMES.yamlParser} is needed`);
-  const out = execFileSync(
-    python,
-    ['-c', 'import sys, json, yaml; json.dump(list(yaml.safe_load_all(sys.stdin)), sys.stdout)'],
-    { input: text, encoding: 'utf8', timeout: 30_000 },
-  );
+  const out = execFileSync(python, ['-c', 'import sys, json, yaml; json.dump(list(yaml.safe_load_all(sys.stdin)), sys.stdout)'], {
+    input: text,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return JSON.parse(out) as unknown[];
 }
 
@@ -263,7 +263,12 @@ export async function startTestPrometheus(dir: string, config: object, port: num
  * The real Alertmanager with the shipped routes and inhibitions, every receiver replaced by the
  * test's webhook, on a free port with its data in `dir`; gossip off; added to `procs` at once.
  */
-export async function startTestAlertmanager(dir: string, sink: WebhookSink, procs: Proc[], timeoutMs = 60_000): Promise<{ proc: Proc; url: string; port: number }> {
+export async function startTestAlertmanager(
+  dir: string,
+  sink: WebhookSink,
+  procs: Proc[],
+  timeoutMs = 60_000,
+): Promise<{ proc: Proc; url: string; port: number }> {
   const port = await freePort();
   fs.writeFileSync(path.join(dir, 'alertmanager.yml'), JSON.stringify(testAlertmanagerConfig(sink, 'never')));
   const proc = start('alertmanager', tools().alertmanager!, [
@@ -339,7 +344,9 @@ export class WebhookSink {
   /** Firing alerts received, flattened: one entry per alert with the receiver path it came to. */
   firing(): Array<{ path: string; labels: Record<string, string>; annotations: Record<string, string>; groupLabels: Record<string, string> }> {
     return this.notifications.flatMap((n) =>
-      n.alerts.filter((a) => a.status === 'firing').map((a) => ({ path: n.path, labels: a.labels, annotations: a.annotations, groupLabels: n.groupLabels })),
+      n.alerts
+        .filter((a) => a.status === 'firing')
+        .map((a) => ({ path: n.path, labels: a.labels, annotations: a.annotations, groupLabels: n.groupLabels })),
     );
   }
 
@@ -423,8 +430,7 @@ export function testAlertmanagerConfig(sink: WebhookSink, maintenance: 'always' 
     if (r.repeat_interval !== undefined || r === config.route) r.repeat_interval = '1h';
   });
   const interval = config.time_intervals.find((t: any) => t.name === 'maintenance');
-  interval.time_intervals =
-    maintenance === 'always' ? [{ times: [{ start_time: '00:00', end_time: '24:00' }] }] : [{ years: ['2000'] }];
+  interval.time_intervals = maintenance === 'always' ? [{ times: [{ start_time: '00:00', end_time: '24:00' }] }] : [{ years: ['2000'] }];
   return config;
 }
 
@@ -457,7 +463,9 @@ export class PrometheusApi {
     return (await this.alerts()).filter((a) => a.state === 'firing' && Object.entries(labels).every(([k, v]) => a.labels[k] === v));
   }
 
-  async rules(): Promise<Array<{ name: string; file: string; rules: Array<{ name: string; query: string; duration: number; labels: Record<string, string> }> }>> {
+  async rules(): Promise<
+    Array<{ name: string; file: string; rules: Array<{ name: string; query: string; duration: number; labels: Record<string, string> }> }>
+  > {
     return (await getJson(`${this.base}/api/v1/rules?type=alert`)).data.groups;
   }
 

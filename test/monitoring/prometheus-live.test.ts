@@ -91,7 +91,6 @@ const SEARCH: Profile = {
   activeConnections: 5,
 };
 
-
 interface PromAlert {
   labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -127,9 +126,11 @@ describeWithTools(
     const exporters: Record<string, string> = {};
 
     const query = async (q: string) =>
-      (await getJson<{ data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }>(
-        `${prom}/api/v1/query?query=${encodeURIComponent(q)}`,
-      )).data.result;
+      (
+        await getJson<{ data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } }>(
+          `${prom}/api/v1/query?query=${encodeURIComponent(q)}`,
+        )
+      ).data.result;
     const alerts = async () => (await getJson<{ data: { alerts: PromAlert[] } }>(`${prom}/api/v1/alerts`)).data.alerts;
     const firing = async (labels: Record<string, string>) =>
       (await alerts()).filter((a) => a.state === 'firing' && Object.entries(labels).every(([k, v]) => a.labels[k] === v));

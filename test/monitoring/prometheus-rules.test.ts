@@ -6,17 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect, it } from 'vitest';
-import {
-  MONITORING,
-  alertNames,
-  describeWithTools,
-  loadAlertRules,
-  parseYaml,
-  readYaml,
-  run,
-  tempDir,
-  tools,
-} from './helpers';
+import { MONITORING, alertNames, describeWithTools, loadAlertRules, parseYaml, readYaml, run, tempDir, tools } from './helpers';
 
 describeWithTools('prometheus.yml and alerts.yml (promtool)', ['promtool', 'yamlParser'], () => {
   const promtool = () => tools().promtool!;
@@ -158,7 +148,7 @@ describeWithTools('prometheus.yml and alerts.yml (promtool)', ['promtool', 'yaml
         }
       }
       expect(groups.length, `${job.job_name} has targets`).toBeGreaterThan(0);
-      for (const g of groups) expect(g.labels?.service, `${job.job_name} ${g.targets} service label`).toMatch(/^[a-z][a-z0-9-]*$/);
+      for (const g of groups) expect(g.labels?.service, `${job.job_name} ${g.targets.join(',')} service label`).toMatch(/^[a-z][a-z0-9-]*$/);
       if (job.job_name === 'node-services') {
         for (const g of groups) for (const t of g.targets) expect(t).toMatch(/:9464$/);
       }

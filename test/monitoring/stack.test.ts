@@ -200,10 +200,16 @@ describeWithTools('npm run stack', ['prometheus', 'alertmanager', 'postgresExpor
       expect.arrayContaining(['alertmanager', 'node-services', 'postgres-exporter', 'prometheus', 'redis-exporter']),
     );
     for (const t of targets) expect(new URL(t.scrapeUrl).hostname).toBe('127.0.0.1');
-    expect(await waitFor('demo traffic in Prometheus', async () => {
-      const r = await prom.query(`sum(http_requests_total{service="${service}", job="node-services"})`);
-      return r.length && Number(r[0].value[1]) > 0 ? true : undefined;
-    }, 60_000)).toBe(true);
+    expect(
+      await waitFor(
+        'demo traffic in Prometheus',
+        async () => {
+          const r = await prom.query(`sum(http_requests_total{service="${service}", job="node-services"})`);
+          return r.length && Number(r[0].value[1]) > 0 ? true : undefined;
+        },
+        60_000,
+      ),
+    ).toBe(true);
     // the postgres_exporter reads the demo's own Postgres (embedded PGlite)
     expect(await waitFor('pg_up 1', async () => ((await prom.query('pg_up == 1')).length ? true : undefined), 60_000)).toBe(true);
 
@@ -243,7 +249,14 @@ describeWithTools('npm run stack', ['prometheus', 'alertmanager', 'postgresExpor
     expect(await exitCode(stack, 60_000)).toBe(0);
     expect(stack.output).toContain('[stack] stopped');
     expect(fs.existsSync(dir)).toBe(false);
-    for (const name of ['PROMETHEUS_PORT', 'ALERTMANAGER_PORT', 'DEMO_PORT', 'DEMO_METRICS_PORT', 'POSTGRES_EXPORTER_PORT', 'REDIS_EXPORTER_PORT'] as const) {
+    for (const name of [
+      'PROMETHEUS_PORT',
+      'ALERTMANAGER_PORT',
+      'DEMO_PORT',
+      'DEMO_METRICS_PORT',
+      'POSTGRES_EXPORTER_PORT',
+      'REDIS_EXPORTER_PORT',
+    ] as const) {
       expect(await reachable(Number(ports[name])), `${name} closed after Ctrl-C`).toBe(false);
     }
   }, 420_000);
@@ -254,11 +267,34 @@ describeWithTools('npm run stack', ['prometheus', 'alertmanager', 'postgresExpor
     expect(await exitCode(stack, 90_000)).toBe(0);
     expect(stack.output).toContain('[stack] stopped');
     expect(fs.existsSync(stack.dataDir!)).toBe(false);
-    for (const name of ['PROMETHEUS_PORT', 'ALERTMANAGER_PORT', 'DEMO_PORT', 'DEMO_METRICS_PORT', 'POSTGRES_EXPORTER_PORT', 'REDIS_EXPORTER_PORT'] as const) {
+    for (const name of [
+      'PROMETHEUS_PORT',
+      'ALERTMANAGER_PORT',
+      'DEMO_PORT',
+      'DEMO_METRICS_PORT',
+      'POSTGRES_EXPORTER_PORT',
+      'REDIS_EXPORTER_PORT',
+    ] as const) {
       expect(await reachable(Number(ports[name])), `${name} closed`).toBe(false);
     }
   }, 120_000);
 });
+
+/** The functions of monitoring/stack/configs.mjs the tests below call; the files they return are parsed YAML/JSON. */
+interface StackConfigs {
+  portsFrom: (env: Record<string, string | undefined>) => Record<string, number>;
+  writeConfig: (file: string, value: unknown) => string;
+  prometheusConfig: (options: {
+    ports: Record<string, number>;
+    dir: string;
+    demoService: string;
+    running: { grafana: boolean; otelcol: boolean };
+    scrapeInterval?: string;
+  }) => { config: any; notes: string[] };
+  alertmanagerConfig: (options: { webhook: string | undefined }) => any;
+  grafanaProvisioning: (options: { ports: Record<string, number>; dashboardsDir: string }) => Record<string, any>;
+  collectorConfig: (options: { ports: Record<string, number>; sentry: boolean }) => any;
+}
 
 describeWithTools('npm run stack: the configurations it derives from the shipped files', ['promtool', 'amtool', 'yamlParser'], () => {
   // every port different from its default and from each other, so a missed rewrite shows
@@ -276,7 +312,9 @@ describeWithTools('npm run stack: the configurations it derives from the shipped
     collectorMetrics: 18888,
     collectorExported: 18889,
   };
-  const load = async () => import('../../monitoring/stack/configs.mjs');
+  const load = async (): Promise<StackConfigs> =>
+    // @ts-expect-error plain ESM shared with `npm run stack`, no type declarations: StackConfigs says what the tests use
+    import('../../monitoring/stack/configs.mjs');
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
@@ -319,7 +357,13 @@ describeWithTools('npm run stack: the configurations it derives from the shipped
     expect(res.code, res.stdout + res.stderr).toBe(0);
 
     const without = prometheusConfig({ ports, dir, demoService: 'tutoring-demo', running: { grafana: false, otelcol: false } });
-    expect(without.config.scrape_configs.map((j: any) => j.job_name).sort()).toEqual(['alertmanager', 'node-services', 'postgres-exporter', 'prometheus', 'redis-exporter']);
+    expect(without.config.scrape_configs.map((j: any) => j.job_name).sort()).toEqual([
+      'alertmanager',
+      'node-services',
+      'postgres-exporter',
+      'prometheus',
+      'redis-exporter',
+    ]);
     expect(without.notes).toEqual(expect.arrayContaining(['job grafana: not scraped (grafana is not running)']));
   });
 
@@ -346,12 +390,16 @@ describeWithTools('npm run stack: the configurations it derives from the shipped
   it('Grafana provisioning: the shipped data sources (same uids) and dashboard provider, pointed at the stack', async () => {
     const { grafanaProvisioning } = await load();
     const files = grafanaProvisioning({ ports, dashboardsDir: '/stack/dashboards' });
-    const datasources = Object.entries(files).filter(([f]) => f.startsWith('datasources/')).flatMap(([, c]: [string, any]) => c.datasources);
+    const datasources = Object.entries(files)
+      .filter(([f]) => f.startsWith('datasources/'))
+      .flatMap(([, c]: [string, any]) => c.datasources);
     expect(datasources.map((d: any) => [d.uid, d.url])).toEqual([
       ['prometheus', 'http://127.0.0.1:19090'],
       ['alertmanager', 'http://127.0.0.1:19093'],
     ]);
-    const providers = Object.entries(files).filter(([f]) => f.startsWith('dashboards/')).flatMap(([, c]: [string, any]) => c.providers);
+    const providers = Object.entries(files)
+      .filter(([f]) => f.startsWith('dashboards/'))
+      .flatMap(([, c]: [string, any]) => c.providers);
     expect(providers.map((p: any) => p.options.path)).toEqual(['/stack/dashboards']);
   });
 

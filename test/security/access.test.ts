@@ -50,7 +50,11 @@ describe('credentials', () => {
 describe('bind address', () => {
   it('listens only where OTEL_EXPORTER_PROMETHEUS_HOST says', async () => {
     app = await startAgentApp({ fixture: 'plain-server.cjs', env: { OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.2' } });
-    await waitFor(async () => ((await fetch(`http://127.0.0.2:${app!.metricsPort}/live`)).status === 200 ? true : undefined), 10_000, '/live on 127.0.0.2');
+    await waitFor(
+      async () => ((await fetch(`http://127.0.0.2:${app!.metricsPort}/live`)).status === 200 ? true : undefined),
+      10_000,
+      '/live on 127.0.0.2',
+    );
     await expect(fetch(`http://127.0.0.1:${app.metricsPort}/live`)).rejects.toThrow();
   });
 });
@@ -77,10 +81,14 @@ describe('another OpenTelemetry SDK registered first', () => {
       for (let i = 0; i < 3; i++) expect((await app.request('/once')).status).toBe(200);
       expect(app.agentLines.filter((l) => l.includes('another OpenTelemetry SDK'))).toHaveLength(1);
       expect(total(await app.scrape(), 'http_requests_total', { route: '/once' })).toBe(3);
-      const servers = await waitFor(() => {
-        const found = sink.spans().filter((s) => s.kind === 2 && s.attributes['url.path'] === '/once');
-        return found.length >= 3 ? found : undefined;
-      }, 20_000, 'the other SDK to export its server spans');
+      const servers = await waitFor(
+        () => {
+          const found = sink.spans().filter((s) => s.kind === 2 && s.attributes['url.path'] === '/once');
+          return found.length >= 3 ? found : undefined;
+        },
+        20_000,
+        'the other SDK to export its server spans',
+      );
       await new Promise((r) => setTimeout(r, 500));
       expect(sink.spans().filter((s) => s.kind === 2 && s.attributes['url.path'] === '/once')).toHaveLength(3);
       expect(servers.every((s) => s.resource['telemetry.distro.name'] !== '@tutor/otel-agent')).toBe(true);

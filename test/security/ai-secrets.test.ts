@@ -4,7 +4,7 @@
  * lines. And an SDK call with invalid arguments fails exactly as it does without the agent.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AiHarness, type ActionSpec } from '../ai/harness';
+import { AiHarness, type ActionResult, type ActionSpec } from '../ai/harness';
 import { OtlpSink } from '../helpers/otlp-sink';
 import { waitFor } from '../helpers/ports';
 
@@ -37,7 +37,7 @@ describe('AI calls and secrets', () => {
   for (const [name, spec] of invalid) {
     it(`an SDK call ${name} behaves as without the agent`, async () => {
       const [withAgent, without] = await Promise.all([h.run(spec), h.runBare(spec)]);
-      const strip = ({ key: _key, requestId: _requestId, ...rest }: Record<string, unknown>) => rest;
+      const strip = ({ key: _key, requestId: _requestId, ...rest }: ActionResult & { key: string }) => rest;
       expect(strip(withAgent)).toEqual(strip(without));
     });
   }

@@ -35,7 +35,13 @@ describe('Express', () => {
     const dsn = await ingest.start();
     app = await startAgentApp({
       fixture: 'sentry-express-app.cjs',
-      env: { SENTRY_DSN: dsn, OTEL_SERVICE_NAME: 'lessons-api', SENTRY_ENVIRONMENT: 'staging', SENTRY_RELEASE: 'lessons-api@2.3.4', NODE_ENV: 'production' },
+      env: {
+        SENTRY_DSN: dsn,
+        OTEL_SERVICE_NAME: 'lessons-api',
+        SENTRY_ENVIRONMENT: 'staging',
+        SENTRY_RELEASE: 'lessons-api@2.3.4',
+        NODE_ENV: 'production',
+      },
     });
     await agentReady(app);
     expect((await app.request('/api/lessons/42/fail', { headers: { traceparent: thrown.header } })).status).toBe(500);
@@ -76,10 +82,14 @@ describe('Express', () => {
     const event = await eventWith(ingest, (e) => exceptionOf(e)?.value === 'lesson 42 failed', 'lesson 42 failed');
     expect(event.contexts.trace.trace_id).toBe(thrown.traceId);
     // The spans arrive after the batch delay; the span the error happened in is among them.
-    const spans = await waitFor(() => {
-      const inTrace = ingest.spans().filter((s) => s.traceId === thrown.traceId);
-      return inTrace.some((s) => s.spanId === event.contexts.trace.span_id) ? inTrace : undefined;
-    }, 30_000, "the request's spans at Sentry's OTLP endpoint");
+    const spans = await waitFor(
+      () => {
+        const inTrace = ingest.spans().filter((s) => s.traceId === thrown.traceId);
+        return inTrace.some((s) => s.spanId === event.contexts.trace.span_id) ? inTrace : undefined;
+      },
+      30_000,
+      "the request's spans at Sentry's OTLP endpoint",
+    );
     const server = spans.find((s) => s.kind === 2);
     expect(server, JSON.stringify(spans.map((s) => s.name))).toBeDefined();
     expect(server!.parentSpanId).toBe('ab'.repeat(8));

@@ -82,7 +82,9 @@ describe('scrubbing', () => {
 
   it('keeps what is useful around the secrets', () => {
     const leaky = ingest.events().find((e) => String(e.exception?.values?.at(-1)?.value).startsWith('upstream refused'));
-    expect(leaky!.exception.values.at(-1).value).toBe('upstream refused Bearer [Filtered] while using postgres://postgres:[Filtered]@127.0.0.1:5432/test');
+    expect(leaky!.exception.values.at(-1).value).toBe(
+      'upstream refused Bearer [Filtered] while using postgres://postgres:[Filtered]@127.0.0.1:5432/test',
+    );
     expect(leaky!.request.headers).not.toHaveProperty('authorization');
     expect(leaky!.request.headers).not.toHaveProperty('cookie');
     const custom = ingest.events().find((e) => e.tags?.['http.route'] === '/api/lessons/:id/fail');

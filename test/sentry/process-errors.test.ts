@@ -99,7 +99,11 @@ describe('a script that crashes with nothing else to run', () => {
   it('exits once the flush deadline passes when Sentry accepts the connection and never answers', async () => {
     const ingest = new SentryIngest();
     const dsn = await ingest.start('stalled');
-    const app = await startAgentApp({ fixture: 'sentry-crash-script.cjs', waitForListening: false, env: { SENTRY_DSN: dsn, TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS: '1000' } });
+    const app = await startAgentApp({
+      fixture: 'sentry-crash-script.cjs',
+      waitForListening: false,
+      env: { SENTRY_DSN: dsn, TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS: '1000' },
+    });
     try {
       expect(await app.exit).toEqual({ code: 1, signal: null });
       const exitedAt = Date.now();

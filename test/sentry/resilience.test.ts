@@ -56,7 +56,10 @@ async function dropped(app: AgentApp, metric: string, reason: string): Promise<n
 async function withIngest(mode: IngestMode, body: (app: AgentApp, ingest: SentryIngest) => Promise<void>): Promise<void> {
   const ingest = new SentryIngest();
   await ingest.start(mode);
-  const app = await startAgentApp({ fixture: 'sentry-express-app.cjs', env: { SENTRY_DSN: ingest.dsn, NODE_ENV: 'production', TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS: '2000' } });
+  const app = await startAgentApp({
+    fixture: 'sentry-express-app.cjs',
+    env: { SENTRY_DSN: ingest.dsn, NODE_ENV: 'production', TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS: '2000' },
+  });
   try {
     await agentReady(app);
     await body(app, ingest);
@@ -79,11 +82,23 @@ describe('Sentry down', () => {
     await withIngest('down', async (app) => {
       // The first error loads the Sentry SDK (once, ~0.1 s): before the measurement.
       expect((await timed(app, '/api/lessons/first/fail')).status).toBe(500);
-      await waitFor(async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'network_error')) > 0 ? true : undefined), 20_000, 'the first event refused');
+      await waitFor(
+        async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'network_error')) > 0 ? true : undefined),
+        20_000,
+        'the first event refused',
+      );
       await latencyUnchanged(app, 40);
-      await waitFor(async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'network_error')) > 0 ? true : undefined), 20_000, 'events dropped for network_error');
+      await waitFor(
+        async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'network_error')) > 0 ? true : undefined),
+        20_000,
+        'events dropped for network_error',
+      );
       // Spans leave in batches every 5 s; the refused batch is counted.
-      await waitFor(async () => ((await dropped(app, 'otel_agent_sentry_spans_dropped_total', 'network_error')) > 0 ? true : undefined), 20_000, 'spans dropped for network_error');
+      await waitFor(
+        async () => ((await dropped(app, 'otel_agent_sentry_spans_dropped_total', 'network_error')) > 0 ? true : undefined),
+        20_000,
+        'spans dropped for network_error',
+      );
       await endsOnSigterm(app);
     });
   });
@@ -96,12 +111,20 @@ describe('Sentry stalled (accepts, never answers)', () => {
       await waitFor(() => (ingest.posts.some((p) => p.path === ENVELOPE_PATH) ? true : undefined), 20_000, 'the first envelope, never answered');
       await latencyUnchanged(app, 60);
       // 61 events against a buffer of 30 envelopes that never drains: the rest are dropped and counted.
-      await waitFor(async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'queue_overflow')) > 0 ? true : undefined), 20_000, 'events dropped for queue_overflow');
+      await waitFor(
+        async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'queue_overflow')) > 0 ? true : undefined),
+        20_000,
+        'events dropped for queue_overflow',
+      );
       // At most two sockets: the stalled server never holds more than two envelope posts at a time.
       expect(ingest.maxStalled[ENVELOPE_PATH]).toBeGreaterThan(0);
       expect(ingest.maxStalled[ENVELOPE_PATH]).toBeLessThanOrEqual(2);
       // After the 5 s send timeout, the envelopes in flight count as network errors.
-      await waitFor(async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'network_error')) > 0 ? true : undefined), 20_000, 'events dropped for network_error');
+      await waitFor(
+        async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'network_error')) > 0 ? true : undefined),
+        20_000,
+        'events dropped for network_error',
+      );
       await latencyUnchanged(app, 5, 100);
       await endsOnSigterm(app);
     });
@@ -112,11 +135,23 @@ describe('Sentry answering 429', () => {
   it('backs off: one envelope is refused, the next ones are not sent and are counted', async () => {
     await withIngest('rate-limited', async (app, ingest) => {
       expect((await timed(app, '/api/lessons/1/fail')).status).toBe(500);
-      await waitFor(async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'rate_limited')) === 1 ? true : undefined), 20_000, 'the 429 counted');
+      await waitFor(
+        async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'rate_limited')) === 1 ? true : undefined),
+        20_000,
+        'the 429 counted',
+      );
       for (let i = 2; i <= 5; i++) expect((await timed(app, `/api/lessons/${i}/fail`)).status).toBe(500);
-      await waitFor(async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'ratelimit_backoff')) === 4 ? true : undefined), 20_000, 'four events held back');
+      await waitFor(
+        async () => ((await dropped(app, 'otel_agent_sentry_events_dropped_total', 'ratelimit_backoff')) === 4 ? true : undefined),
+        20_000,
+        'four events held back',
+      );
       expect(ingest.posts.filter((p) => p.path === ENVELOPE_PATH).length).toBe(1);
-      await waitFor(async () => ((await dropped(app, 'otel_agent_sentry_spans_dropped_total', 'rate_limited')) > 0 ? true : undefined), 20_000, 'spans refused with 429 counted');
+      await waitFor(
+        async () => ((await dropped(app, 'otel_agent_sentry_spans_dropped_total', 'rate_limited')) > 0 ? true : undefined),
+        20_000,
+        'spans refused with 429 counted',
+      );
       await endsOnSigterm(app);
     });
   });

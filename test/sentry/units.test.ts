@@ -106,7 +106,22 @@ describe('scrubbing', () => {
   });
 
   it('withholds values under credential, LLM-content and SQL-parameter keys, whatever their case', () => {
-    for (const key of ['Authorization', 'cookie', 'Set-Cookie', 'http.request.header.authorization', 'x-api-key', 'db_password', 'client_secret', 'refresh_token', 'gen_ai.prompt', 'gen_ai.input.messages', 'gen_ai.completion.0.content', 'llm.prompts', 'db.query.parameter.0', 'db.postgresql.values']) {
+    for (const key of [
+      'Authorization',
+      'cookie',
+      'Set-Cookie',
+      'http.request.header.authorization',
+      'x-api-key',
+      'db_password',
+      'client_secret',
+      'refresh_token',
+      'gen_ai.prompt',
+      'gen_ai.input.messages',
+      'gen_ai.completion.0.content',
+      'llm.prompts',
+      'db.query.parameter.0',
+      'db.postgresql.values',
+    ]) {
       expect(scrubber.isWithheldKey(key), key).toBe(true);
     }
     for (const key of ['gen_ai.usage.input_tokens', 'gen_ai.request.model', 'http.route', 'db.query.text', 'tokens', 'status_code']) {
@@ -179,7 +194,10 @@ describe('the span view sent to Sentry', () => {
     });
     expect(view.status.message).toBe(`connect postgres://u:${FILTERED}@h/d`);
     expect(view.events.map((e) => e.name)).toEqual(['exception']);
-    expect(view.events[0]!.attributes).toEqual({ 'exception.message': `password=${FILTERED}`, 'exception.stacktrace': `Error: password=${FILTERED}\n at x` });
+    expect(view.events[0]!.attributes).toEqual({
+      'exception.message': `password=${FILTERED}`,
+      'exception.stacktrace': `Error: password=${FILTERED}\n at x`,
+    });
     expect(view.spanContext().traceId).toBe('1'.repeat(32));
     expect(span.attributes['url.full']).toBe('http://u:pw@h/cb?token=abc');
   });
@@ -187,7 +205,12 @@ describe('the span view sent to Sentry', () => {
   it('remembers server spans that ended with an exception, by stack trace', () => {
     const index = new ErrorSpanIndex();
     const error = new Error('boom');
-    index.note({ ...span, kind: 1, attributes: { 'http.request.method': 'GET', 'url.path': '/x/1' }, events: [{ name: 'exception', attributes: { 'exception.stacktrace': error.stack }, time: [1, 0] }] });
+    index.note({
+      ...span,
+      kind: 1,
+      attributes: { 'http.request.method': 'GET', 'url.path': '/x/1' },
+      events: [{ name: 'exception', attributes: { 'exception.stacktrace': error.stack }, time: [1, 0] }],
+    });
     expect(index.find(error)).toMatchObject({ traceId: '1'.repeat(32), spanId: '2'.repeat(16), method: 'GET', path: '/x/1', sampled: true });
     expect(index.find(new Error('boom'))).toBeUndefined();
   });

@@ -57,11 +57,11 @@ it(`runs ${minutes} minutes of load with faults without growing`, async () => {
   });
   await agentReady(app);
 
-  const faults: Array<[string, () => Promise<void>, () => Promise<void>]> = [
+  const faults: Array<[string, () => Promise<void> | void, () => Promise<void> | void]> = [
     ['postgres down', () => pg.stop(), async () => void (await pg.start())],
     ['redis down', () => redis.stop(), async () => void (await redis.start())],
-    ['collector stalled', async () => void (sink.mode = 'stall'), async () => void (sink.mode = 'ok')],
-    ['collector 429', async () => void (sink.mode = '429'), async () => void (sink.mode = 'ok')],
+    ['collector stalled', () => void (sink.mode = 'stall'), () => void (sink.mode = 'ok')],
+    ['collector 429', () => void (sink.mode = '429'), () => void (sink.mode = 'ok')],
   ];
 
   const pool = new http.Agent({ keepAlive: true, maxSockets: 8 });

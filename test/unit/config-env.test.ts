@@ -19,8 +19,7 @@ describe('readConfig defaults', () => {
     expect(config.logLevel).toBe('info');
     expect(config.metricsHost).toBe('0.0.0.0');
     expect(config.metricsPort).toBe(9464);
-    expect(config.authToken).toBeUndefined();
-    expect(config.authTokenFile).toBeUndefined();
+    expect(config.auth).toEqual({ bearer: { value: undefined, file: undefined }, basic: { value: undefined, file: undefined } });
     expect([...config.instrumentations].sort()).toEqual([...ALL_INSTRUMENTATIONS].sort());
     expect(config.httpRouteLimit).toBe(200);
     expect(config.semconvMetrics).toBe(false);
@@ -426,9 +425,7 @@ describe('traces', () => {
   });
 
   it('appends /v1/traces once, after a trailing slash or a base path', () => {
-    expect(read({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).config.traces.otlpEndpoint).toBe(
-      'http://collector:4318/v1/traces',
-    );
+    expect(read({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).config.traces.otlpEndpoint).toBe('http://collector:4318/v1/traces');
     expect(read({ OTEL_EXPORTER_OTLP_ENDPOINT: 'https://otel.example.com/otlp' }).config.traces.otlpEndpoint).toBe(
       'https://otel.example.com/otlp/v1/traces',
     );
@@ -478,9 +475,9 @@ describe('traces', () => {
 
   it('reads the protocol, the traces-specific one winning', () => {
     expect(read({ OTEL_EXPORTER_OTLP_PROTOCOL: 'HTTP/JSON' }).config.traces.otlpProtocol).toBe('http/json');
-    expect(
-      read({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }).config.traces.otlpProtocol,
-    ).toBe('http/protobuf');
+    expect(read({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/protobuf' }).config.traces.otlpProtocol).toBe(
+      'http/protobuf',
+    );
   });
 
   it('OTEL_TRACES_SAMPLER_ARG alone selects parentbased_traceidratio', () => {
@@ -528,10 +525,7 @@ describe('instrumentation lists', () => {
   });
 
   it('disabled is subtracted from enabled', () => {
-    expect(names({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,pg,ioredis', OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pg-pool' })).toEqual([
-      'http',
-      'ioredis',
-    ]);
+    expect(names({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,pg,ioredis', OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pg-pool' })).toEqual(['http', 'ioredis']);
   });
 
   it('an unknown enabled name is warned about under the enabled variable and ignored', () => {

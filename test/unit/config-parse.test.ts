@@ -1,13 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import {
-  parseBindHost,
-  parseBoolean,
-  parseHttpUrl,
-  parseInteger,
-  parseKeyValueList,
-  parseList,
-  parseRatio,
-} from '../../src/config/parse';
+import { parseBindHost, parseBoolean, parseHttpUrl, parseInteger, parseKeyValueList, parseList, parseRatio } from '../../src/config/parse';
 
 describe('parseBoolean', () => {
   it.each(['true', '1', 'yes', 'on', ' TRUE ', 'On'])('%j is true', (text) => {

@@ -17,7 +17,19 @@ function leaky(message: string, code?: unknown): Error {
 }
 
 function expectNoSecrets(message: string): void {
-  for (const fragment of [PASSWORD, 'Tr0ub4dor', CONNECTION_STRING, REDIS_URL, 'postgres://', 'redis://', 'db-primary', 'cache-01', 'tutor_app', 'tutor_prod', '5432']) {
+  for (const fragment of [
+    PASSWORD,
+    'Tr0ub4dor',
+    CONNECTION_STRING,
+    REDIS_URL,
+    'postgres://',
+    'redis://',
+    'db-primary',
+    'cache-01',
+    'tutor_app',
+    'tutor_prod',
+    '5432',
+  ]) {
     expect(message).not.toContain(fragment);
   }
 }
@@ -153,8 +165,9 @@ describe('runCheck', () => {
   it('passes when the probe resolves quickly, and hands the probe the timeout', async () => {
     let given: number | undefined;
     const result = await runCheck(
-      dependency('database', async (timeoutMs) => {
+      dependency('database', (timeoutMs) => {
         given = timeoutMs;
+        return Promise.resolve();
       }),
       1234,
       500,
@@ -169,9 +182,7 @@ describe('runCheck', () => {
 
   it('fails with a safe message when the probe rejects', async () => {
     const result = await runCheck(
-      dependency('redis', async () => {
-        throw leaky(`connect ECONNREFUSED ${REDIS_URL}`, 'ECONNREFUSED');
-      }),
+      dependency('redis', () => Promise.reject(leaky(`connect ECONNREFUSED ${REDIS_URL}`, 'ECONNREFUSED'))),
       1000,
       500,
     );
@@ -194,7 +205,11 @@ describe('runCheck', () => {
   });
 
   it('warns when the probe answers, but slower than slowMs', async () => {
-    const result = await runCheck(dependency('redis', () => sleep(80)), 1000, 20);
+    const result = await runCheck(
+      dependency('redis', () => sleep(80)),
+      1000,
+      20,
+    );
     expect(result.status).toBe('warn');
     expect(result.message).toBe('Redis answered PING, but slowly');
     expect(result.responseTime).toBeGreaterThan(20);
@@ -202,7 +217,11 @@ describe('runCheck', () => {
   });
 
   it('passes a probe slower than nothing but within slowMs', async () => {
-    const result = await runCheck(dependency('redis', () => sleep(20)), 1000, 2000);
+    const result = await runCheck(
+      dependency('redis', () => sleep(20)),
+      1000,
+      2000,
+    );
     expect(result.status).toBe('pass');
     expect(result.responseTime).toBeGreaterThanOrEqual(15);
   });

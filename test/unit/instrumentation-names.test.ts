@@ -1,9 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import {
-  INSTRUMENTATION_NAMES,
-  canonicalInstrumentationName,
-  resolveInstrumentations,
-} from '../../src/config/instrumentation-names';
+import { INSTRUMENTATION_NAMES, canonicalInstrumentationName, resolveInstrumentations } from '../../src/config/instrumentation-names';
 
 const CORE = ['http', 'undici', 'pg', 'ioredis', 'express', 'fastify'];
 const without = (...removed: string[]) => INSTRUMENTATION_NAMES.filter((n) => !removed.includes(n)).sort();
@@ -40,12 +36,9 @@ describe('canonicalInstrumentationName', () => {
     expect(canonicalInstrumentationName(full)).toBe(name);
   });
 
-  it.each(['mysql2', 'grpc', 'mongodb', '', 'instrumentation-http', '@opentelemetry/instrumentation-', 'http2', 'pg-'])(
-    '%j is unknown',
-    (name) => {
-      expect(canonicalInstrumentationName(name)).toBeUndefined();
-    },
-  );
+  it.each(['mysql2', 'grpc', 'mongodb', '', 'instrumentation-http', '@opentelemetry/instrumentation-', 'http2', 'pg-'])('%j is unknown', (name) => {
+    expect(canonicalInstrumentationName(name)).toBeUndefined();
+  });
 
   it('is case-sensitive (the config lower-cases the lists before asking)', () => {
     expect(canonicalInstrumentationName('HTTP')).toBeUndefined();

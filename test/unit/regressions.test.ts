@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/config/env';
 import { canonicalInstrumentationName } from '../../src/config/instrumentation-names';
 import { failureMessage } from '../../src/health/checks';
-import { redisEndpointFromUrl } from '../../src/health/redis-probe';
+import { REDIS_HEALTH, redisEndpointFromUrl } from '../../src/health/redis-probe';
 import { foldPath } from '../../src/http/route-label';
 import { flushWithin } from '../../src/lifecycle/shutdown';
 
@@ -14,7 +14,7 @@ describe('regressions', () => {
 
   it('reports a malformed escape in a health URL as a bad value instead of failing later', () => {
     const { config, warnings } = readConfig({ TUTOR_OTEL_HEALTH_REDIS_URL: 'redis://:p%ZZ@localhost:6379' });
-    expect(config.health.redisUrl).toBeUndefined();
+    expect(config.health.targets.find((t) => t.kind === 'redis')?.url).toBeUndefined();
     expect(warnings.map((w) => w.variable)).toEqual(['TUTOR_OTEL_HEALTH_REDIS_URL']);
     expect(() => redisEndpointFromUrl('redis://:p%ZZ@localhost:6379')).not.toThrow();
   });
@@ -29,7 +29,7 @@ describe('regressions', () => {
     expect([...config.instrumentations]).toEqual(['http']);
     expect(warnings).toHaveLength(3);
     expect(canonicalInstrumentationName('toString')).toBeUndefined();
-    expect(failureMessage('redis', { code: 'constructor' }, 1)).not.toContain('function');
+    expect(failureMessage(REDIS_HEALTH, { code: 'constructor' }, 1)).not.toContain('function');
   });
 
   it('names the right variable once per unknown instrumentation', () => {

@@ -1,13 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import {
-  BoundedLabel,
-  NOT_FOUND_ROUTE,
-  OVERFLOW_ROUTE,
-  foldPath,
-  isIdSegment,
-  methodLabel,
-  routeLabel,
-} from '../../src/http/route-label';
+import { BoundedLabel, NOT_FOUND_ROUTE, OVERFLOW_ROUTE, foldPath, isIdSegment, methodLabel, routeLabel } from '../../src/http/route-label';
 
 describe('foldPath', () => {
   it.each([
@@ -114,12 +106,21 @@ describe('isIdSegment', () => {
   it.each(['42', '0', '-7', '1.5', 'a@b', '0123456789ab', 'abcdefghij0123456789'])('%j is an id', (segment) => {
     expect(isIdSegment(segment)).toBe(true);
   });
-  it.each(['lessons', 'v1', 'v2.1', 'me', 'abc123', 'short-token-123', 'abcdefghijklmnopqrstuvwxyz', '1.2.3', 'acceptedface', 'deadbeefcafe', 'fadedfacadebeadedcafebabe'])(
-    '%j is a name',
-    (segment) => {
-      expect(isIdSegment(segment)).toBe(false);
-    },
-  );
+  it.each([
+    'lessons',
+    'v1',
+    'v2.1',
+    'me',
+    'abc123',
+    'short-token-123',
+    'abcdefghijklmnopqrstuvwxyz',
+    '1.2.3',
+    'acceptedface',
+    'deadbeefcafe',
+    'fadedfacadebeadedcafebabe',
+  ])('%j is a name', (segment) => {
+    expect(isIdSegment(segment)).toBe(false);
+  });
 });
 
 describe('BoundedLabel', () => {

@@ -58,8 +58,8 @@ describe('unsafeScrubPattern', () => {
 });
 
 describe('readSentrySettings with TUTOR_OTEL_SENTRY_SCRUB_PATTERN', () => {
-  const config = { serviceName: 's', serviceVersion: '1.0.0', resourceAttributes: {} as Record<string, string> };
   const DSN = 'https://public@o1.ingest.sentry.io/1';
+  const config = { serviceName: 's', serviceVersion: '1.0.0', resourceAttributes: {} as Record<string, string>, sentryDsn: DSN };
 
   it('ignores (a+)+$ with one warning naming the variable; built-in scrubbing is unaffected', () => {
     const { settings, warnings } = readSentrySettings({ SENTRY_DSN: DSN, TUTOR_OTEL_SENTRY_SCRUB_PATTERN: '(a+)+$' }, config);

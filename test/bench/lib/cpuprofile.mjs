@@ -58,5 +58,11 @@ export function summarizeProfile(profile, repo) {
     }
   }
   const top = (map, n) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n);
-  return { totalMs: total, selfAll: [...selfByBucket], self: top(selfByBucket, 25), inclusive: top(inclusiveByBucket, 25), functions: top(selfByFunction, 30) };
+  return {
+    totalMs: total,
+    selfAll: [...selfByBucket],
+    self: top(selfByBucket, 25),
+    inclusive: top(inclusiveByBucket, 25),
+    functions: top(selfByFunction, 30),
+  };
 }

@@ -19,7 +19,13 @@ export async function runExit(cases, opts, say) {
         const app = spawnTracked(process.execPath, [...setup.args, APP], { cwd: REPO, env });
         try {
           const port = await waitForListening(app);
-          await load.run({ mode: 'saturate', url: `http://127.0.0.1:${port}`, connections: opts.connections, seconds: opts.exitTrafficSeconds, keyBase: 0 });
+          await load.run({
+            mode: 'saturate',
+            url: `http://127.0.0.1:${port}`,
+            connections: opts.connections,
+            seconds: opts.exitTrafficSeconds,
+            keyBase: 0,
+          });
           const started = performance.now();
           app.kill('SIGTERM');
           const status = await Promise.race([app.exited, new Promise((r) => setTimeout(() => r(undefined), opts.exitTimeoutMs))]);
@@ -30,8 +36,17 @@ export async function runExit(cases, opts, say) {
           await ctx.close();
         }
       }
-      const result = { label: setup.label, destinations, runs, ms: summary(times), stillRunning: times.filter((t) => !Number.isFinite(t)).length, endings: [...new Set(endings)] };
-      say(`exit after SIGTERM, ${setup.label}, destinations ${destinations}: ${result.stillRunning ? `${result.stillRunning} of ${runs} still running` : `median ${result.ms.median.toFixed(0)} ms`}`);
+      const result = {
+        label: setup.label,
+        destinations,
+        runs,
+        ms: summary(times),
+        stillRunning: times.filter((t) => !Number.isFinite(t)).length,
+        endings: [...new Set(endings)],
+      };
+      say(
+        `exit after SIGTERM, ${setup.label}, destinations ${destinations}: ${result.stillRunning ? `${result.stillRunning} of ${runs} still running` : `median ${result.ms.median.toFixed(0)} ms`}`,
+      );
       results.push(result);
     }
   } finally {

@@ -145,7 +145,7 @@ function explainUnmet(push, rows, throughput, startup) {
       `(${fmt(metrics.rpsRatio.median)} × bare on their own). Tracing every request adds ${fmt(tracesUs, 0)} µs more for about`,
       `${fmt(spansPerRequest, 1)} recorded spans per request (the server span, the Redis GET, and on a miss the query and the SET),`,
       `about ${fmt(tracesUs / spansPerRequest, 0)} µs per span. The agent's own hooks make those spans with the sampler asked first and`,
-      'only the attributes the trace views use; what is left is the OpenTelemetry SDK\'s fixed work per recorded span:',
+      "only the attributes the trace views use; what is left is the OpenTelemetry SDK's fixed work per recorded span:",
       'creating it and its context, ending it into the batch queue, and encoding it to OTLP protobuf, all on the',
       "app's thread (`node test/bench/profile.mjs` shows the split). With every request traced that is",
       `${fmt(tracesUs, 0)} µs against the ${fmt(Math.max(0, allowedUs - metricsUs), 0)} µs the target leaves after the metrics, so the target is out of`,
@@ -168,8 +168,8 @@ function explainUnmet(push, rows, throughput, startup) {
       'these shared machines changes from one hour to the next' +
         (bare ? `: in this run bare Node took ${fmt(bare.wallMs.median, 0)} ms to start and run the empty script` : '') +
         (upstream ? `, and upstream's register added ${fmtRange(upstream.wallAdded, 0, true)} ms to it` : '') +
-        '. The agent\'s start-up is module loading (one bundled file and the Node built-ins it needs) and',
-      'its scrape is the exporter rendering every series on the app\'s thread; both scale with the machine.',
+        ". The agent's start-up is module loading (one bundled file and the Node built-ins it needs) and",
+      "its scrape is the exporter rendering every series on the app's thread; both scale with the machine.",
       'Compare them with bare Node and upstream in the same run (the Startup table) before reading them as a regression.',
       '',
     );
@@ -230,9 +230,17 @@ function renderThroughput(push, throughput, opts) {
   for (const id of ids) {
     const s = throughput.summaries[id];
     const bare = id === 'bare';
-    push(`| ${s.label} | ${fmt(s.pacedP50.median)} | ${bare ? '' : fmtRange(s.pacedP50Added, 2, true)} | ${fmt(s.pacedP99.median)} | ${bare ? '' : fmtRange(s.pacedP99Added, 2, true)} |`);
+    push(
+      `| ${s.label} | ${fmt(s.pacedP50.median)} | ${bare ? '' : fmtRange(s.pacedP50Added, 2, true)} | ${fmt(s.pacedP99.median)} | ${bare ? '' : fmtRange(s.pacedP99Added, 2, true)} |`,
+    );
   }
-  push('', 'What each setup sent during a run (medians per run), and whether its metrics were served:', '', '| setup | runs | OTLP requests | OTLP MB | Sentry requests | /metrics sample lines | cache hit ratio | failed requests |', '|---|---|---|---|---|---|---|---|');
+  push(
+    '',
+    'What each setup sent during a run (medians per run), and whether its metrics were served:',
+    '',
+    '| setup | runs | OTLP requests | OTLP MB | Sentry requests | /metrics sample lines | cache hit ratio | failed requests |',
+    '|---|---|---|---|---|---|---|---|',
+  );
   for (const id of ids) {
     const s = throughput.summaries[id];
     push(
@@ -320,7 +328,7 @@ function renderMethod(push, opts, throughput) {
     `  (every response time kept). Then ${opts.pacedSeconds} s at a fixed ${throughput?.rate ?? '…'} req/s, latency timed from when each`,
     '  request was due, so queueing behind a slow response is counted. The saturated p99 mostly mirrors the',
     '  throughput loss (10 connections wait on a slower server); the fixed-rate p99 is the latency a request gains.',
-    '- **CPU** is the app process\'s utime + stime from `/proc/<pid>/stat` before and after the measured phase,',
+    "- **CPU** is the app process's utime + stime from `/proc/<pid>/stat` before and after the measured phase,",
     '  per 1,000 answered requests. **Peak RSS** is `VmHWM` from `/proc/<pid>/status` at the end of the run.',
     '- **Setups.** Agent: `node --import ./dist/register.js`, metrics on a loopback port; "+ traces" sets',
     '  `OTEL_EXPORTER_OTLP_ENDPOINT` to a loopback OTLP receiver in the benchmark process (200 to POST /v1/traces);',
@@ -333,7 +341,7 @@ function renderMethod(push, opts, throughput) {
     '- **Startup** runs `test/bench/empty.mjs`, which only reports, at exit, when its first line ran and',
     '  `process.resourceUsage().maxRSS`. Wall time is spawn to exit as seen by the benchmark.',
     '- **Scrape.** Distinct letter-only routes (never folded to `:id`) until /metrics has about 10,000 sample lines;',
-    '  the scrape runs on the app\'s own thread, so its time is also time the app is not serving.',
+    "  the scrape runs on the app's own thread, so its time is also time the app is not serving.",
     '- **Exit.** After 2 s of traffic, SIGTERM; time until the process has gone, bounded; a process still',
     '  running at the bound is killed and reported as such.',
     '- Everything binds 127.0.0.1, every process the benchmark starts is killed when it ends (also on Ctrl-C),',

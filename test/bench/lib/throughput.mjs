@@ -122,7 +122,14 @@ async function runOnce(setup, ctx, opts, state, load, checkOutput) {
     // The fixed rate for latency is set once, from the first bare run: a tenth of its throughput,
     // well below what every setup can serve, so latency is service time rather than queueing.
     if (state.rate === undefined) state.rate = Math.max(100, Math.round((saturated.rps * 0.1) / 100) * 100);
-    const paced = await load.run({ mode: 'paced', url, connections: opts.pacedConnections, seconds: opts.pacedSeconds, rate: state.rate, keyBase: 20_000_000 });
+    const paced = await load.run({
+      mode: 'paced',
+      url,
+      connections: opts.pacedConnections,
+      seconds: opts.pacedSeconds,
+      rate: state.rate,
+      keyBase: 20_000_000,
+    });
 
     const rssMb = peakRssMb(app.pid);
     const stats = JSON.parse((await get(`${url}/__stats`)).text);
