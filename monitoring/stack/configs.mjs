@@ -117,8 +117,18 @@ const AGENT_PORT = 9464;
 /** The files a file_sd pattern of prometheus.yml matches (relative to monitoring/; `*` only). */
 function matchFiles(pattern) {
   const dir = path.resolve(MONITORING, path.dirname(pattern));
-  const re = new RegExp(`^${path.basename(pattern).replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => re.test(f)).map((f) => path.join(dir, f)) : [];
+  const re = new RegExp(
+    `^${path
+      .basename(pattern)
+      .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')}$`,
+  );
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => re.test(f))
+        .map((f) => path.join(dir, f))
+    : [];
 }
 
 /**
@@ -224,7 +234,9 @@ export function prometheusConfig({ ports, dir, demoService, running, scrapeInter
 export function alertmanagerConfig({ webhook }) {
   const config = loadYaml(path.join(MONITORING, 'alertmanager.yml'));
   config.global = { resolve_timeout: config.global?.resolve_timeout ?? '5m' };
-  config.receivers = config.receivers.map((r) => (webhook ? { name: r.name, webhook_configs: [{ url: webhook, send_resolved: true }] } : { name: r.name }));
+  config.receivers = config.receivers.map((r) =>
+    webhook ? { name: r.name, webhook_configs: [{ url: webhook, send_resolved: true }] } : { name: r.name },
+  );
   return config;
 }
 

@@ -47,11 +47,15 @@ const INSTALL = 'bash .ci/install-monitoring-tools.sh';
 
 // ------------------------------------------------------------------------------------- binaries
 
-
 const REQUIRED = [
   { key: 'prometheus', names: ['prometheus'], pkg: 'prometheus', upstream: 'prometheus' },
   { key: 'alertmanager', names: ['prometheus-alertmanager', 'alertmanager'], pkg: 'prometheus-alertmanager', upstream: 'alertmanager' },
-  { key: 'postgresExporter', names: ['prometheus-postgres-exporter', 'postgres_exporter'], pkg: 'prometheus-postgres-exporter', upstream: 'postgres_exporter' },
+  {
+    key: 'postgresExporter',
+    names: ['prometheus-postgres-exporter', 'postgres_exporter'],
+    pkg: 'prometheus-postgres-exporter',
+    upstream: 'postgres_exporter',
+  },
   { key: 'redisExporter', names: ['prometheus-redis-exporter', 'redis_exporter'], pkg: 'prometheus-redis-exporter', upstream: 'redis_exporter' },
 ];
 
@@ -76,7 +80,12 @@ if (!fs.existsSync(path.join(ROOT, 'dist', 'register.js'))) {
   process.exit(1);
 }
 
-const skip = new Set((process.env.STACK_SKIP ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const skip = new Set(
+  (process.env.STACK_SKIP ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 const grafanaBin = skip.has('grafana') ? undefined : which('grafana', 'grafana-server');
 const otelcolBin = skip.has('otelcol') ? undefined : which('otelcol-contrib', 'otelcol');
 
@@ -188,7 +197,12 @@ function startChild(name, file, args, { env = {}, optional = false, passthrough 
 function tail(entry, lines = 20) {
   let text = entry.output;
   if (!text && fs.existsSync(entry.logFile)) text = fs.readFileSync(entry.logFile, 'utf8');
-  return text.trim().split('\n').slice(-lines).map((l) => `    ${l}`).join('\n');
+  return text
+    .trim()
+    .split('\n')
+    .slice(-lines)
+    .map((l) => `    ${l}`)
+    .join('\n');
 }
 
 async function waitFor(what, check, timeoutMs, entry) {
@@ -273,7 +287,10 @@ async function main() {
     env: { DATA_SOURCE_NAME: dsn.toString() },
   });
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-  const redisExporter = startChild('redis_exporter', bin.redisExporter, [`-redis.addr=${redisUrl}`, `-web.listen-address=127.0.0.1:${ports.redisExporter}`]);
+  const redisExporter = startChild('redis_exporter', bin.redisExporter, [
+    `-redis.addr=${redisUrl}`,
+    `-web.listen-address=127.0.0.1:${ports.redisExporter}`,
+  ]);
   await waitFor('postgres_exporter', httpOk(`http://127.0.0.1:${ports.postgresExporter}/metrics`), 60_000, pgExporter);
   await waitFor('redis_exporter', httpOk(`http://127.0.0.1:${ports.redisExporter}/metrics`), 60_000, redisExporter);
   if (/Redis: none answered/.test(demo.output)) {
@@ -304,7 +321,8 @@ async function main() {
     fs.mkdirSync(dashboards, { recursive: true });
     fs.copyFileSync(path.join(MONITORING, 'grafana-dashboard.json'), path.join(dashboards, 'otel-agent.json'));
     const provisioning = path.join(dir, 'grafana', 'provisioning');
-    for (const [file, config] of Object.entries(grafanaProvisioning({ ports, dashboardsDir: dashboards }))) writeConfig(path.join(provisioning, file), config);
+    for (const [file, config] of Object.entries(grafanaProvisioning({ ports, dashboardsDir: dashboards })))
+      writeConfig(path.join(provisioning, file), config);
     for (const sub of ['plugins', 'alerting', 'notifiers']) fs.mkdirSync(path.join(provisioning, sub), { recursive: true });
     const args = path.basename(grafanaBin) === 'grafana' ? ['server', `--homepath=${grafanaDir.home}`] : [`--homepath=${grafanaDir.home}`];
     const grafana = startChild('grafana', grafanaBin, args, {
@@ -354,10 +372,25 @@ async function main() {
   const line = (what, url) => say(`  ${what.padEnd(14)} ${url}`);
   say('ready:');
   line('Prometheus', `http://127.0.0.1:${ports.prometheus}   (Status > Targets, Alerts)`);
-  line('Alertmanager', `http://127.0.0.1:${ports.alertmanager}   ${webhook ? `(receivers post to ${webhook})` : '(notifications not sent: set STACK_ALERT_WEBHOOK=url to receive them)'}`);
-  if (running.grafana) line('Grafana', `http://127.0.0.1:${ports.grafana}   (${process.env.GRAFANA_ADMIN_USER || 'admin'} / ${process.env.GRAFANA_ADMIN_PASSWORD ? '<GRAFANA_ADMIN_PASSWORD>' : 'admin'})`);
-  else line('Grafana', grafanaBin ? 'not running (see above)' : 'not started: no grafana or grafana-server on PATH (optional; https://grafana.com/grafana/download)');
-  if (running.otelcol) line('Collector', `OTLP 127.0.0.1:${ports.otlpGrpc} (gRPC), http://127.0.0.1:${ports.otlpHttp} (HTTP); health http://127.0.0.1:${ports.collectorHealth}/`);
+  line(
+    'Alertmanager',
+    `http://127.0.0.1:${ports.alertmanager}   ${webhook ? `(receivers post to ${webhook})` : '(notifications not sent: set STACK_ALERT_WEBHOOK=url to receive them)'}`,
+  );
+  if (running.grafana)
+    line(
+      'Grafana',
+      `http://127.0.0.1:${ports.grafana}   (${process.env.GRAFANA_ADMIN_USER || 'admin'} / ${process.env.GRAFANA_ADMIN_PASSWORD ? '<GRAFANA_ADMIN_PASSWORD>' : 'admin'})`,
+    );
+  else
+    line(
+      'Grafana',
+      grafanaBin ? 'not running (see above)' : 'not started: no grafana or grafana-server on PATH (optional; https://grafana.com/grafana/download)',
+    );
+  if (running.otelcol)
+    line(
+      'Collector',
+      `OTLP 127.0.0.1:${ports.otlpGrpc} (gRPC), http://127.0.0.1:${ports.otlpHttp} (HTTP); health http://127.0.0.1:${ports.collectorHealth}/`,
+    );
   else line('Collector', otelcolBin ? 'not running (see above)' : 'not started: no otelcol-contrib on PATH (optional)');
   line('demo service', `http://127.0.0.1:${ports.demo}/api/lessons/1   (service ${demoService})`);
   line('demo metrics', `http://127.0.0.1:${ports.demoMetrics}/metrics`);

@@ -54,8 +54,14 @@ export class BodyReader {
     }
     if (this.inflater) {
       // Listeners of the agent's own stream: a throw here would surface in the app's process.
-      this.inflater.on('data', guard('AI body decompression', (chunk: Buffer) => this.parse(chunk)));
-      this.inflater.on('end', guard('AI body decompression', () => this.finish()));
+      this.inflater.on(
+        'data',
+        guard('AI body decompression', (chunk: Buffer) => this.parse(chunk)),
+      );
+      this.inflater.on(
+        'end',
+        guard('AI body decompression', () => this.finish()),
+      );
       this.inflater.on(
         'error',
         guard('AI body decompression', () => {

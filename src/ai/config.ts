@@ -47,7 +47,6 @@ export function readAiConfig(env: Env, agent: AgentConfig, warn: (message: strin
 type Read = <T>(variable: string, parse: (text: string) => T | undefined, fallback: T, expected: string, shownDefault: string) => T;
 
 function readAiSettings(env: Env, agent: AgentConfig, read: Read, warn: (message: string) => void): AiConfig {
-
   const providers = read('TUTOR_OTEL_AI_PROVIDERS', parseProviders, [], 'a host[:port]=provider,... list', '(none)');
   const includeUsageHosts = read(
     'TUTOR_OTEL_AI_INCLUDE_USAGE_HOSTS',
@@ -62,7 +61,9 @@ function readAiSettings(env: Env, agent: AgentConfig, read: Read, warn: (message
   if (pricesFile) {
     const table = readPriceFile(pricesFile);
     if (typeof table === 'string') {
-      warn(`TUTOR_OTEL_AI_PRICES_FILE=${JSON.stringify(clip(pricesFile))} cannot be used: ${table}; using the default, the shipped price table ${SHIPPED_PRICES.version}`);
+      warn(
+        `TUTOR_OTEL_AI_PRICES_FILE=${JSON.stringify(clip(pricesFile))} cannot be used: ${table}; using the default, the shipped price table ${SHIPPED_PRICES.version}`,
+      );
     } else {
       prices = mergePriceTables(SHIPPED_PRICES, table);
     }
@@ -76,7 +77,13 @@ function readAiSettings(env: Env, agent: AgentConfig, read: Read, warn: (message
     providers,
     includeUsageHosts,
     prices,
-    modelLimit: read('TUTOR_OTEL_AI_MODEL_LIMIT', (t) => parseInteger(t, 1, 1000), AI_DEFAULTS.modelLimit, 'a whole number from 1 to 1000', String(AI_DEFAULTS.modelLimit)),
+    modelLimit: read(
+      'TUTOR_OTEL_AI_MODEL_LIMIT',
+      (t) => parseInteger(t, 1, 1000),
+      AI_DEFAULTS.modelLimit,
+      'a whole number from 1 to 1000',
+      String(AI_DEFAULTS.modelLimit),
+    ),
     routeLimit: agent.httpRouteLimit,
     http: read('TUTOR_OTEL_AI_HTTP', parseBoolean, true, 'true or false', 'true'),
     semconvMetrics: read('TUTOR_OTEL_AI_SEMCONV_METRICS', parseBoolean, false, 'true or false', 'false'),
@@ -91,7 +98,10 @@ export function parseProviders(text: string): Array<[HostPattern, string]> | und
     const eq = item.lastIndexOf('=');
     if (eq <= 0) return undefined;
     const pattern = parseHostPattern(item.slice(0, eq));
-    const name = item.slice(eq + 1).trim().toLowerCase();
+    const name = item
+      .slice(eq + 1)
+      .trim()
+      .toLowerCase();
     if (!pattern || !PROVIDER_NAME.test(name)) return undefined;
     out.push([pattern, name]);
   }

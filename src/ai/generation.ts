@@ -144,10 +144,7 @@ export class Generation {
       if (usage?.output !== undefined) span.setAttribute('gen_ai.usage.output_tokens', usage.output);
       if (usage?.cachedInput) span.setAttribute('gen_ai.usage.cache_read.input_tokens', usage.cachedInput);
       if (this.runtime.captureContentChars > 0 && reader.outputText) {
-        span.setAttribute(
-          'gen_ai.output.messages',
-          JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: reader.outputText }] }]),
-        );
+        span.setAttribute('gen_ai.output.messages', JSON.stringify([{ role: 'assistant', parts: [{ type: 'text', content: reader.outputText }] }]));
       }
       if (status === 'error') {
         span.setAttribute('error.type', errorType ?? '_OTHER');

@@ -187,8 +187,8 @@ export class TopLevelScanner {
           continue;
         }
         if (nextQuote >= n) {
+          // The string goes on in the next chunk.
           if (this.readingKey) this.key += text.slice(i);
-          i = n;
           break;
         }
         if (this.readingKey) {

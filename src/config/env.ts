@@ -7,16 +7,7 @@ import { INTEGRATIONS } from '../integrations/registry';
 import { canonicalInstrumentationName, INSTRUMENTATION_NAMES, resolveInstrumentations } from './instrumentation-names';
 import { clip, EnvReader, nonBlank, type ConfigWarning, type Env } from './reader';
 import type { AgentConfig, LogLevel, OtlpProtocol, SamplerName } from './types';
-import {
-  parseBindHost,
-  parseBoolean,
-  parseHttpUrl,
-  parseInteger,
-  parseKeyValueList,
-  parseList,
-  parsePackageNames,
-  parseRatio,
-} from './parse';
+import { parseBindHost, parseBoolean, parseHttpUrl, parseInteger, parseKeyValueList, parseList, parsePackageNames, parseRatio } from './parse';
 
 export type { Env } from './reader';
 
@@ -68,8 +59,7 @@ export function readConfig(env: Env, app: AppPackage = {}): { config: AgentConfi
   const warnings = reader.warnings;
 
   const resourceAttributes = read('OTEL_RESOURCE_ATTRIBUTES', parseKeyValueList, {}, 'a key=value,... list');
-  const serviceName =
-    nonBlank(env.OTEL_SERVICE_NAME) ?? nonBlank(resourceAttributes['service.name']) ?? nonBlank(app.name) ?? 'unknown_service:node';
+  const serviceName = nonBlank(env.OTEL_SERVICE_NAME) ?? nonBlank(resourceAttributes['service.name']) ?? nonBlank(app.name) ?? 'unknown_service:node';
   const serviceVersion = nonBlank(resourceAttributes['service.version']) ?? nonBlank(app.version) ?? '0.0.0';
 
   const enabledList = nonBlank(env.OTEL_NODE_ENABLED_INSTRUMENTATIONS);
@@ -82,7 +72,10 @@ export function readConfig(env: Env, app: AppPackage = {}): { config: AgentConfi
   ] as const) {
     for (const name of new Set(list)) {
       if (canonicalInstrumentationName(name)) continue;
-      reader.warn(variable, `${variable} names "${clip(name)}", which this agent does not ship; it is ignored (known: ${INSTRUMENTATION_NAMES.join(', ')})`);
+      reader.warn(
+        variable,
+        `${variable} names "${clip(name)}", which this agent does not ship; it is ignored (known: ${INSTRUMENTATION_NAMES.join(', ')})`,
+      );
     }
   }
 
@@ -101,7 +94,12 @@ export function readConfig(env: Env, app: AppPackage = {}): { config: AgentConfi
     instrumentations,
     httpRouteLimit: read('TUTOR_OTEL_HTTP_ROUTE_LIMIT', (t) => parseInteger(t, 1, 10000), DEFAULTS.httpRouteLimit, 'a whole number from 1 to 10000'),
     semconvMetrics: read('TUTOR_OTEL_SEMCONV_METRICS', parseBoolean, false, 'true or false'),
-    shutdownTimeoutMs: read('TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS', (t) => parseInteger(t, 0, 30000), DEFAULTS.shutdownTimeoutMs, 'milliseconds from 0 to 30000'),
+    shutdownTimeoutMs: read(
+      'TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS',
+      (t) => parseInteger(t, 0, 30000),
+      DEFAULTS.shutdownTimeoutMs,
+      'milliseconds from 0 to 30000',
+    ),
     traces: readTraces(env, read),
     health: {
       timeoutMs: read('TUTOR_OTEL_HEALTH_TIMEOUT_MS', (t) => parseInteger(t, 10, 60000), DEFAULTS.healthTimeoutMs, 'milliseconds from 10 to 60000'),
@@ -215,4 +213,3 @@ function joinPath(base: string, path: string): string {
 function ownValue<T>(table: Record<string, T>, key: string): T | undefined {
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
-

@@ -63,6 +63,6 @@ function describeValue(value: unknown): string {
   if (value === undefined) return '(none)';
   if (value instanceof Set) return [...value].join(',') || '(none)';
   if (Array.isArray(value)) return value.join(',') || '(none)';
-  if (typeof value === 'object') return '(none)';
-  return String(value);
+  if (typeof value === 'object' || typeof value === 'function') return '(none)';
+  return String(value as string | number | boolean | bigint | symbol);
 }

@@ -34,13 +34,7 @@ export function identityOf(stat: fs.Stats): FileIdentity {
 
 export function sameIdentity(a: FileIdentity | undefined, b: FileIdentity | undefined): boolean {
   return (
-    a !== undefined &&
-    b !== undefined &&
-    a.dev === b.dev &&
-    a.ino === b.ino &&
-    a.size === b.size &&
-    a.mtimeMs === b.mtimeMs &&
-    a.ctimeMs === b.ctimeMs
+    a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs
   );
 }
 

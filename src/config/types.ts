@@ -4,13 +4,7 @@ export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
-export type SamplerName =
-  | 'always_on'
-  | 'always_off'
-  | 'traceidratio'
-  | 'parentbased_always_on'
-  | 'parentbased_always_off'
-  | 'parentbased_traceidratio';
+export type SamplerName = 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
 
 /**
  * One credential setting exactly as given: undefined when the variable is unset, a blank string

@@ -17,7 +17,15 @@
  */
 import { stat } from 'node:fs/promises';
 import type { AgentConfig, CredentialSource } from '../config/types';
-import { CREDENTIAL_FILE_LIMIT, identityOf, readFileSafely, readFileSafelySync, sameIdentity, type FileIdentity, type SafeRead } from '../config/safe-file';
+import {
+  CREDENTIAL_FILE_LIMIT,
+  identityOf,
+  readFileSafely,
+  readFileSafelySync,
+  sameIdentity,
+  type FileIdentity,
+  type SafeRead,
+} from '../config/safe-file';
 import { log } from '../logging/logger';
 
 /** How often a credential file is looked at again, at most (on a request). */
@@ -158,7 +166,8 @@ class FileSlot implements Slot {
     this.identity = read.ok ? read.identity : undefined;
     this.secret = secret;
     if (problem !== undefined && problem !== this.problem) this.warn(lockMessage(this.variable, problem));
-    if (problem === undefined && this.problem !== undefined) this.info(`${this.variable}: the file is usable again; /metrics and /health accept its credential`);
+    if (problem === undefined && this.problem !== undefined)
+      this.info(`${this.variable}: the file is usable again; /metrics and /health accept its credential`);
     this.problem = problem;
   }
 }
@@ -168,6 +177,7 @@ export function parseSecret(kind: Kind, raw: string): string | { problem: string
   const text = raw.trim();
   if (text === '') return '';
   // A value that can never arrive in a header (a control character) would lock silently: say so.
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
   if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(text)) return { problem: 'contains a control character (value hidden)' };
   if (kind === 'basic') {
     const colon = text.indexOf(':');

@@ -61,6 +61,7 @@ export function withTimeout<T>(work: Promise<T>, ms: number, onTimeout?: () => v
       },
       (error: unknown) => {
         clearTimeout(timer);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the work's own rejection, passed on as it is
         reject(error);
       },
     );

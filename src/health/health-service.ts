@@ -40,7 +40,10 @@ export class HealthService {
       ).finally(() => {
         this.inFlight = undefined;
       });
-      this.inFlight.then((checks) => (this.last = { at: performance.now(), checks }), () => {});
+      this.inFlight.then(
+        (checks) => (this.last = { at: performance.now(), checks }),
+        () => {},
+      );
     }
     return this.inFlight;
   }

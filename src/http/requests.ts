@@ -58,13 +58,13 @@ export interface RequestRecord {
 }
 
 export interface RequestConsumer {
-  start?(record: RequestRecord): void;
-  finish?(record: RequestRecord): void;
+  start?: (record: RequestRecord) => void;
+  finish?: (record: RequestRecord) => void;
   /**
    * A handler threw synchronously inside the server's 'request' emit (no response will follow);
    * the exception is rethrown to Node unchanged after every consumer saw it.
    */
-  threw?(record: RequestRecord, error: unknown): void;
+  threw?: (record: RequestRecord, error: unknown) => void;
 }
 
 export class ServerRequests {
@@ -85,8 +85,14 @@ export class ServerRequests {
   private subscribe(): void {
     if (this.subscribed) return;
     this.subscribed = true;
-    dc.subscribe('http.server.request.start', guard('http server request start', (message: unknown) => this.started(message as ChannelMessage)));
-    dc.subscribe('http.server.response.finish', guard('http server response finish', (message: unknown) => this.finished(message as ChannelMessage)));
+    dc.subscribe(
+      'http.server.request.start',
+      guard('http server request start', (message: unknown) => this.started(message as ChannelMessage)),
+    );
+    dc.subscribe(
+      'http.server.response.finish',
+      guard('http server response finish', (message: unknown) => this.finished(message as ChannelMessage)),
+    );
   }
 
   /** A framework integration that can name the route a request matched. */
@@ -146,13 +152,13 @@ export class ServerRequests {
     if (typeof original !== 'function') return;
     server[EMIT_WRAPPED] = true;
     const consumers = this.consumers;
-    const requests = this;
+    const callIn = this.callIn.bind(this);
     server.emit = function emit(this: unknown, event: string | symbol, request?: unknown, response?: unknown) {
       const record = event === 'request' ? (request as AppRequest | undefined)?.[RECORD] : undefined;
       // eslint-disable-next-line prefer-rest-params
       if (record === undefined) return original.apply(this, arguments as unknown as [string, ...unknown[]]);
       try {
-        return requests.callIn(record, original as (this: unknown, ...args: unknown[]) => boolean, this, [event, request, response]);
+        return callIn(record, original as (this: unknown, ...args: unknown[]) => boolean, this, [event, request, response]);
       } catch (error) {
         for (const consumer of consumers) if (consumer.threw) runConsumer('threw', consumer.threw, record, error);
         throw error;

@@ -26,7 +26,7 @@ export function flushWithin(flushers: Flusher[], timeoutMs: number): Promise<boo
         .then(flush)
         .catch((error: unknown) => log.debug(`flush failed: ${describeError(error)}`)),
     );
-    Promise.allSettled(settled).then(() => {
+    void Promise.allSettled(settled).then(() => {
       clearTimeout(timer);
       resolve(true);
     });

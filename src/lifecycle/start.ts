@@ -77,7 +77,7 @@ export function start(): void {
       const { startTracing } = require('../tracing/tracing') as typeof import('../tracing/tracing');
       const instrumentationMeters = config.semconvMetrics ? pipeline.provider : otelMetrics.getMeterProvider();
       tracing = startTracing(config, prepared, instrumentationMeters, pipeline.provider, extraSpanProcessors);
-      flushers.unshift(tracing.flush);
+      flushers.unshift(() => tracing!.flush());
     } catch (error) {
       log.warn(`tracing could not start (${describeError(error)}); metrics and health go on without it`);
     }

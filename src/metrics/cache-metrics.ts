@@ -9,7 +9,10 @@ export class CacheMetrics {
 
   constructor({ aggregates }: MetricInstruments) {
     this.operations = aggregates.counter(
-      { name: 'cache_operations_total', description: 'Cache commands: reads as hit or miss (per key for multi-key reads), other commands as ok or error' },
+      {
+        name: 'cache_operations_total',
+        description: 'Cache commands: reads as hit or miss (per key for multi-key reads), other commands as ok or error',
+      },
       ['operation', 'result'],
     );
   }

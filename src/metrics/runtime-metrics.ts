@@ -72,13 +72,21 @@ export function registerRuntimeMetrics(meter: Meter): void {
   );
 
   gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds', () => startTimeSeconds, 's');
-  gauge('process_memory_limit_bytes', 'Memory limit of the cgroup (container) the process runs in, in bytes; absent when unlimited', () => memoryLimit, 'By');
+  gauge(
+    'process_memory_limit_bytes',
+    'Memory limit of the cgroup (container) the process runs in, in bytes; absent when unlimited',
+    () => memoryLimit,
+    'By',
+  );
 
   // One memory reading per scrape serves the RSS and heap gauges together.
   const rss = meter.createObservableGauge('process_resident_memory_bytes', { description: 'Resident set size, in bytes', unit: 'By' });
   const heapTotal = meter.createObservableGauge('nodejs_heap_size_total_bytes', { description: 'V8 heap size, in bytes', unit: 'By' });
   const heapUsed = meter.createObservableGauge('nodejs_heap_size_used_bytes', { description: 'V8 heap in use, in bytes', unit: 'By' });
-  const external = meter.createObservableGauge('nodejs_external_memory_bytes', { description: 'Memory of C++ objects bound to JavaScript objects, in bytes', unit: 'By' });
+  const external = meter.createObservableGauge('nodejs_external_memory_bytes', {
+    description: 'Memory of C++ objects bound to JavaScript objects, in bytes',
+    unit: 'By',
+  });
   meter.addBatchObservableCallback(
     guard('runtime memory', (result) => {
       const memory = process.memoryUsage();
@@ -102,7 +110,10 @@ export function registerRuntimeMetrics(meter: Meter): void {
   };
   const lagInstruments = Object.entries(lagGauges).map(([name, read]) => ({
     read,
-    instrument: meter.createObservableGauge(name, { description: `Event-loop delay (${name.replace(/^nodejs_eventloop_lag_|_seconds$/g, '') || 'mean'}) since the previous scrape, in seconds`, unit: 's' }),
+    instrument: meter.createObservableGauge(name, {
+      description: `Event-loop delay (${name.replace(/^nodejs_eventloop_lag_|_seconds$/g, '') || 'mean'}) since the previous scrape, in seconds`,
+      unit: 's',
+    }),
   }));
   meter.addBatchObservableCallback(
     guard('runtime event loop', (result) => {

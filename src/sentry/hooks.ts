@@ -66,7 +66,13 @@ export function watchHttpErrors(reporter: SentryReporter, names: Set<Instrumenta
         reporter.capture({ error: noted.error, level: 'error', mechanism: `auto.http.${noted.framework}`, trace: noted.trace ?? activeTrace(), http });
       } else {
         // The span active when the response finished is the request's (its context follows the write).
-        reporter.capture({ message: `HTTP ${statusCode} on ${http.method} ${http.route}`, level: 'error', mechanism: 'auto.http.node', trace: activeTrace(), http });
+        reporter.capture({
+          message: `HTTP ${statusCode} on ${http.method} ${http.route}`,
+          level: 'error',
+          mechanism: 'auto.http.node',
+          trace: activeTrace(),
+          http,
+        });
       }
     },
   });
@@ -100,7 +106,11 @@ export function unhandledRejectionsMode(execArgv: string[], nodeOptions: string 
   const args = [...(nodeOptions ?? '').split(/\s+/), ...execArgv];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    const value = arg.startsWith('--unhandled-rejections=') ? arg.slice('--unhandled-rejections='.length) : arg === '--unhandled-rejections' ? args[i + 1] : undefined;
+    const value = arg.startsWith('--unhandled-rejections=')
+      ? arg.slice('--unhandled-rejections='.length)
+      : arg === '--unhandled-rejections'
+        ? args[i + 1]
+        : undefined;
     if (value === 'throw' || value === 'strict' || value === 'warn' || value === 'none' || value === 'warn-with-error-code') mode = value;
   }
   return mode;

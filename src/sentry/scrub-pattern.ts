@@ -36,10 +36,7 @@ type Range = [number, number];
 /** A character set as sorted, merged code-unit ranges. */
 type CharSet = Range[];
 
-type Atom =
-  | { type: 'chars'; set: CharSet; code?: number }
-  | { type: 'group'; body: Alternatives; lookaround: boolean }
-  | { type: 'assertion' };
+type Atom = { type: 'chars'; set: CharSet; code?: number } | { type: 'group'; body: Alternatives; lookaround: boolean } | { type: 'assertion' };
 
 interface Term {
   atom: Atom;

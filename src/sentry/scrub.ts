@@ -82,7 +82,7 @@ export class Scrubber {
   attribute(key: string, value: unknown): unknown {
     if (this.isWithheldKey(key)) return FILTERED;
     if (typeof value === 'string') return SQL_TEXT_KEY.test(key) ? this.sql(value) : this.text(value);
-    if (Array.isArray(value)) return value.map((v) => (typeof v === 'string' ? this.text(v) : v));
+    if (Array.isArray(value)) return (value as unknown[]).map((v) => (typeof v === 'string' ? this.text(v) : v));
     return value;
   }
 

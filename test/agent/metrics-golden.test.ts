@@ -143,7 +143,7 @@ async function goldenRun(name: string, env: Record<string, string>): Promise<Run
     if (process.env.GOLDEN_RAW_DIR) fs.writeFileSync(path.join(process.env.GOLDEN_RAW_DIR, `${name}.raw.txt`), raw);
     return { normalised: normaliseMetrics(raw), ms: Date.now() - started };
   } catch (error) {
-    throw new Error(`${String(error)}\n--- fixture stderr ---\n${app?.stderr ?? ''}`);
+    throw new Error(`${String(error)}\n--- fixture stderr ---\n${app?.stderr ?? ''}`, { cause: error });
   } finally {
     await app?.stop();
     await openai.stop();

@@ -76,7 +76,10 @@ export function normaliseMetrics(text: string): string {
         const le = s.labels.find(([k]) => k === 'le')?.[1];
         let value = s.value;
         if (timed && (s.name.endsWith('_sum') || (s.name.endsWith('_bucket') && le !== '+Inf'))) value = TIME_PLACEHOLDER;
-        const key = `${s.name}{${labels.filter(([k]) => k !== 'le').map(([k, v]) => `${k}="${v}"`).join(',')}}`;
+        const key = `${s.name}{${labels
+          .filter(([k]) => k !== 'le')
+          .map(([k, v]) => `${k}="${v}"`)
+          .join(',')}}`;
         const rendered = `${s.name}${labels.length ? `{${labels.map(([k, v]) => `${k}="${v}"`).join(',')}}` : ''} ${value}`;
         return { key, le: le === undefined ? -Infinity : le === '+Inf' ? Infinity : Number(le), rendered };
       })

@@ -68,10 +68,14 @@ async function startWithin(env: Record<string, string>, limitMs = 5000): Promise
     throw new Error(`${String(error)} (peak ${peakMb.toFixed(0)} MB)`);
   });
   const ms = performance.now() - started;
-  startedApp.appPort = await waitFor(() => {
-    const m = /\{"listening":(\d+)\}/.exec(startedApp.stdout);
-    return m ? Number(m[1]) : undefined;
-  }, limitMs, 'the app to listen');
+  startedApp.appPort = await waitFor(
+    () => {
+      const m = /\{"listening":(\d+)\}/.exec(startedApp.stdout);
+      return m ? Number(m[1]) : undefined;
+    },
+    limitMs,
+    'the app to listen',
+  );
   return { app: startedApp, ms, peakMb: Math.max(peakMb, rssMb(startedApp.child.pid!)) };
 }
 

@@ -353,7 +353,9 @@ describe('readConfig good values', () => {
     expect(warnings).toEqual([]);
     expect(config.health.targets.find((t) => t.kind === 'database')?.url).toBe('postgresql://app:pw@db:5432/app');
     expect(config.health.targets.find((t) => t.kind === 'redis')?.url).toBe('rediss://:pw@cache:6380/1');
-    expect(read({ TUTOR_OTEL_HEALTH_DATABASE_URL: 'postgres://db/app' }).config.health.targets.find((t) => t.kind === 'database')?.url).toBe('postgres://db/app');
+    expect(read({ TUTOR_OTEL_HEALTH_DATABASE_URL: 'postgres://db/app' }).config.health.targets.find((t) => t.kind === 'database')?.url).toBe(
+      'postgres://db/app',
+    );
   });
 
   it('carries the credential settings as given, blank distinct from unset, never warning (credentials.ts validates them)', () => {

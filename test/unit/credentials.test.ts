@@ -48,7 +48,16 @@ describe('acceptedAuthorizations', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(new RegExp(`^${variable} .*answer 401`));
     if (secret) expect(warnings[0]).not.toContain(secret);
-    for (const header of [undefined, '', 'Bearer ', 'Basic ', basic('admin:'), basic(':'), basic('admin'), `Basic ${Buffer.from(':hunter2').toString('base64')}`]) {
+    for (const header of [
+      undefined,
+      '',
+      'Bearer ',
+      'Basic ',
+      basic('admin:'),
+      basic(':'),
+      basic('admin'),
+      `Basic ${Buffer.from(':hunter2').toString('base64')}`,
+    ]) {
       expect(await credentials!.authorize(header)).toBe(false);
     }
   });
@@ -63,7 +72,8 @@ describe('acceptedAuthorizations', () => {
     const { credentials, warnings } = gate({ bearer: { value: ' tok-1 ' }, basic: { value: 'prom:pa:ss' } });
     expect(warnings).toEqual([]);
     for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) expect(await credentials!.authorize(`${scheme} tok-1`)).toBe(true);
-    for (const scheme of ['Basic', 'basic', 'BASIC']) expect(await credentials!.authorize(`${scheme} ${Buffer.from('prom:pa:ss').toString('base64')}`)).toBe(true);
+    for (const scheme of ['Basic', 'basic', 'BASIC'])
+      expect(await credentials!.authorize(`${scheme} ${Buffer.from('prom:pa:ss').toString('base64')}`)).toBe(true);
     expect(await credentials!.authorize('Bearer TOK-1')).toBe(false);
     expect(await credentials!.authorize('Bearer tok-12')).toBe(false);
     expect(await credentials!.authorize('Basic tok-1')).toBe(false);
@@ -105,7 +115,9 @@ describe('acceptedAuthorizations', () => {
     expect(await credentials!.authorize('Bearer NEW-token')).toBe(false);
     now += RECHECK_MS;
     expect(await credentials!.authorize('Bearer NEW-token')).toBe(false);
-    expect(warnings).toEqual(['TUTOR_OTEL_AUTH_TOKEN_FILE cannot be used: it cannot be read (ENOENT); /metrics and /health answer 401 until it is fixed (/live and /ready stay open)']);
+    expect(warnings).toEqual([
+      'TUTOR_OTEL_AUTH_TOKEN_FILE cannot be used: it cannot be read (ENOENT); /metrics and /health answer 401 until it is fixed (/live and /ready stay open)',
+    ]);
 
     writeFileSync(file, 'back-token');
     now += RECHECK_MS;

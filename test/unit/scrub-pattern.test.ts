@@ -66,7 +66,9 @@ describe('readSentrySettings with TUTOR_OTEL_SENTRY_SCRUB_PATTERN', () => {
     expect(settings?.scrubPattern).toBeUndefined();
     expect(settings?.dsnText).toBe(DSN);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^TUTOR_OTEL_SENTRY_SCRUB_PATTERN is not safe to run \(.*nested quantifier.*\); it is ignored \(the built-in scrubbing still applies\)$/);
+    expect(warnings[0]).toMatch(
+      /^TUTOR_OTEL_SENTRY_SCRUB_PATTERN is not safe to run \(.*nested quantifier.*\); it is ignored \(the built-in scrubbing still applies\)$/,
+    );
   });
 
   it('keeps a safe pattern', () => {

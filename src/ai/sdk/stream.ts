@@ -64,7 +64,7 @@ async function* observeIterator(
   guarded(() => {
     first = observer.streamStarted();
   });
-  if (!first) return yield* { [Symbol.asyncIterator]: () => inner };
+  if (!first) return (yield* { [Symbol.asyncIterator]: () => inner }) as unknown;
   let ended = false;
   try {
     while (true) {
@@ -72,7 +72,7 @@ async function* observeIterator(
       if (step.done) {
         ended = true;
         guarded(() => observer.streamCompleted(signal?.aborted === true));
-        return step.value;
+        return step.value as unknown;
       }
       let hide = false;
       try {

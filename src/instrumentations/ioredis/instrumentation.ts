@@ -47,19 +47,22 @@ export function patchIoredis(commands: OperationChannel<RedisOperation>): void {
   onPackageLoad(['ioredis'], 'ioredis patch', (exports) => {
     const proto = (exports as { prototype?: object } | undefined)?.prototype;
     if (!proto || typeof (proto as { sendCommand?: unknown }).sendCommand !== 'function' || !claimPatch(proto, PATCHED)) return;
-    wrap(proto, 'sendCommand', (original) =>
-      function sendCommand(this: RedisClient, command: RedisCommand, ...rest: unknown[]) {
-        // In status `connect` ioredis runs its own handshake (AUTH, SELECT, INFO, CLIENT SETINFO);
-        // app commands sent then wait in the offline queue and come through here again once ready.
-        if (!isAgentInternal(this) && this.status !== 'connect') {
-          try {
-            observe(command, this, commands);
-          } catch (error) {
-            reportOnce('ioredis command counting', error);
+    wrap(
+      proto,
+      'sendCommand',
+      (original) =>
+        function sendCommand(this: RedisClient, command: RedisCommand, ...rest: unknown[]) {
+          // In status `connect` ioredis runs its own handshake (AUTH, SELECT, INFO, CLIENT SETINFO);
+          // app commands sent then wait in the offline queue and come through here again once ready.
+          if (!isAgentInternal(this) && this.status !== 'connect') {
+            try {
+              observe(command, this, commands);
+            } catch (error) {
+              reportOnce('ioredis command counting', error);
+            }
           }
-        }
-        return original.call(this, command, ...rest);
-      },
+          return original.call(this, command, ...rest);
+        },
     );
   });
 }

@@ -64,22 +64,33 @@ export function patchPg(events: PgEvents): void {
     events.modules.publish(Client as unknown as PgClientClass);
     if (events.queries.bindsCallerContext) bindPoolCallbacks((exports as { Pool?: unknown }).Pool);
 
-    wrap(Client.prototype, 'connect', (original) =>
-      function connect(this: PgClientInstance, ...args: unknown[]) {
-        if (!isAgentInternal(this)) events.clients.publish(this);
-        return original.apply(this, args);
-      },
+    wrap(
+      Client.prototype,
+      'connect',
+      (original) =>
+        function connect(this: PgClientInstance, ...args: unknown[]) {
+          if (!isAgentInternal(this)) events.clients.publish(this);
+          return original.apply(this, args);
+        },
     );
-    wrap(Client.prototype, 'query', (original) =>
-      function query(this: PgClientInstance, ...args: unknown[]) {
-        if (isAgentInternal(this) || !events.queries.hasConsumers) return original.apply(this, args);
-        return runQuery(events.queries, this, original, args);
-      },
+    wrap(
+      Client.prototype,
+      'query',
+      (original) =>
+        function query(this: PgClientInstance, ...args: unknown[]) {
+          if (isAgentInternal(this) || !events.queries.hasConsumers) return original.apply(this, args);
+          return runQuery(events.queries, this, original, args);
+        },
     );
   });
 }
 
-function runQuery(queries: OperationChannel<PgQuery>, client: PgClientInstance, original: (this: unknown, ...args: unknown[]) => unknown, args: unknown[]): unknown {
+function runQuery(
+  queries: OperationChannel<PgQuery>,
+  client: PgClientInstance,
+  original: (this: unknown, ...args: unknown[]) => unknown,
+  args: unknown[],
+): unknown {
   let finish: (error: unknown) => void;
   try {
     const text = queryText(args[0]);
@@ -127,11 +138,15 @@ function runQuery(queries: OperationChannel<PgQuery>, client: PgClientInstance, 
 function bindPoolCallbacks(Pool: unknown): void {
   const proto = typeof Pool === 'function' ? (Pool as { prototype?: object }).prototype : undefined;
   if (!proto) return;
-  wrap(proto, 'connect', (original) =>
-    function connect(this: unknown, callback?: unknown) {
-      if (typeof callback !== 'function') return original.apply(this, arguments as unknown as unknown[]);
-      return original.call(this, context.bind(context.active(), callback as AnyFunction));
-    },
+  wrap(
+    proto,
+    'connect',
+    (original) =>
+      function connect(this: unknown, callback?: unknown) {
+        // eslint-disable-next-line prefer-rest-params -- pass pg-pool exactly the arguments it was given
+        if (typeof callback !== 'function') return original.apply(this, arguments as unknown as unknown[]);
+        return original.call(this, context.bind(context.active(), callback as AnyFunction));
+      },
   );
 }
 
