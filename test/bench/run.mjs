@@ -16,7 +16,7 @@ import { runExit } from './lib/exit.mjs';
 import { cleanup, installRunGuards, isStopping, onCleanup } from './lib/processes.mjs';
 import { machine, renderReport } from './lib/report.mjs';
 import { runScrape } from './lib/scrape.mjs';
-import { AGENT, DATABASE_URL, REDIS_URL, REPO, SETUPS } from './lib/setups.mjs';
+import { AGENT, BASELINE_SETUPS, DATABASE_URL, REDIS_URL, REPO, SETUPS } from './lib/setups.mjs';
 import { startSink } from './lib/sinks.mjs';
 import { runStartup } from './lib/startup.mjs';
 import { runThroughput } from './lib/throughput.mjs';
@@ -160,7 +160,7 @@ async function main() {
   if (opts.only.includes('throughput')) {
     results.throughput = await runThroughput(
       SETUPS.bare,
-      [SETUPS.agentMetrics, SETUPS.agentTraces, SETUPS.agentTracesSampled, SETUPS.agentSentry, SETUPS.upstream],
+      [SETUPS.agentMetrics, SETUPS.agentTraces, SETUPS.agentTracesSampled, SETUPS.agentSentry, SETUPS.upstream, ...BASELINE_SETUPS],
       ctx,
       opts,
       say,
@@ -169,7 +169,7 @@ async function main() {
   if (opts.only.includes('startup')) {
     results.startup = await runStartup(
       SETUPS.bare,
-      [SETUPS.agentMetrics, SETUPS.agentTraces, SETUPS.agentSentryOnly, SETUPS.upstreamRegisterOnly, SETUPS.upstream],
+      [SETUPS.agentMetrics, SETUPS.agentTraces, SETUPS.agentSentryOnly, SETUPS.upstreamRegisterOnly, SETUPS.upstream, ...BASELINE_SETUPS],
       ctx,
       { rounds: opts.startupRounds },
       say,

@@ -101,6 +101,19 @@ export const SETUPS = {
   },
 };
 
+/**
+ * BENCH_BASELINE_AGENT=<another build's dist/register.js>: the same agent setups with that build,
+ * measured in the same run, so a change's cost is read against the build before it.
+ */
+export const BASELINE_AGENT = process.env.BENCH_BASELINE_AGENT;
+
+export const BASELINE_SETUPS = BASELINE_AGENT
+  ? [
+      { ...SETUPS.agentMetrics, id: 'baseline-metrics', label: 'baseline build: metrics', args: ['--import', BASELINE_AGENT] },
+      { ...SETUPS.agentTraces, id: 'baseline-traces', label: 'baseline build: metrics + traces', args: ['--import', BASELINE_AGENT] },
+    ]
+  : [];
+
 export function metricsPortOf(env) {
   return env.OTEL_EXPORTER_PROMETHEUS_PORT ? Number(env.OTEL_EXPORTER_PROMETHEUS_PORT) : undefined;
 }
