@@ -4,9 +4,9 @@
  * itself, and a port already in use costs one warning, not the app.
  *
  * The port is open to whoever reaches the pod, so nothing a client does there may cost the app:
- * - at most `maxConnections` sockets (more are closed on accept), each one dropped when its
- *   headers take over 5 s, its request over 10 s, or it sits idle (or unread) for 10 s; the
- *   deadlines are checked every second, not Node's default 30;
+ * - at most `maxConnections` sockets (more are closed on accept), each one dropped when it sends
+ *   nothing for 5 s, its headers take over 5 s, its request over 10 s, or its answer stays unread
+ *   for 10 s; the deadlines are checked every second, not Node's default 30;
  * - one request at a time per connection: a pipelined request waits until the previous answer
  *   has reached the kernel, and a client that pipelines more than a few without reading its
  *   answers is disconnected, so no queue of rendered responses builds up in memory;
@@ -44,8 +44,8 @@ export const LIMITS = {
   /** How often Node checks the two deadlines above (its default is 30 s). */
   checkEveryMs: 1_000,
   keepAliveTimeoutMs: 5_000,
-  /** A socket with nothing read or written for this long is destroyed (a client that stopped reading). */
-  idleTimeoutMs: 10_000,
+  /** An answer that makes no progress for this long (its client stopped reading) ends its connection. */
+  unreadAnswerTimeoutMs: 10_000,
   maxHeaderBytes: 8 * 1024,
   /** Requests a connection may have waiting behind the one being answered. */
   maxPipelined: 4,
@@ -72,7 +72,10 @@ export function startAgentServer(options: AgentServerOptions): Promise<http.Serv
   server.on('request', oneAtATime(answer));
   agentServers.add(server);
   server.maxConnections = options.maxConnections;
-  server.timeout = LIMITS.idleTimeoutMs;
+  // A new connection that sends nothing is dropped like one whose headers are late (Node's
+  // header deadline only starts with the first byte); while a request is answered there is no
+  // idle limit (a /health probe may take its configured time), then see oneAtATime.
+  server.timeout = LIMITS.headersTimeoutMs;
   server.on('connection', (socket: Socket) => {
     socket.unref();
     stopParsingOnceDestroyed(socket);
@@ -159,7 +162,11 @@ function oneAtATime(answer: Handler): (request: http.IncomingMessage, response: 
     const run = (): void => {
       if (socket.destroyed) return;
       response.once('close', () => next(socket));
-      void answer(request, response);
+      socket.setTimeout(0);
+      void answer(request, response).finally(() => {
+        // The answer is written; until it reaches the kernel, it must make progress.
+        if (!response.writableFinished && !socket.destroyed) socket.setTimeout(LIMITS.unreadAnswerTimeoutMs);
+      });
     };
     const queue = queues.get(socket);
     if (queue === undefined) {
