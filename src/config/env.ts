@@ -21,6 +21,7 @@ export const DEFAULTS = {
   metricsPort: 9464,
   logLevel: 'info' as LogLevel,
   httpRouteLimit: 200,
+  maxConnections: 64,
   // Flush time on SIGTERM, leaving room so the process is gone within 2 s even when every
   // destination is down (the OTLP exporter retries refused connections until the deadline).
   shutdownTimeoutMs: 1500,
@@ -86,6 +87,7 @@ export function readConfig(env: Env, app: AppPackage = {}): { config: AgentConfi
     logLevel: read('OTEL_LOG_LEVEL', (t) => ownValue(LOG_LEVELS, t.trim().toLowerCase()), DEFAULTS.logLevel, 'one of none, error, warn, info, debug'),
     metricsHost: read('OTEL_EXPORTER_PROMETHEUS_HOST', parseBindHost, DEFAULTS.metricsHost, 'a host name or IP address'),
     metricsPort: read('OTEL_EXPORTER_PROMETHEUS_PORT', (t) => parseInteger(t, 0, 65535), DEFAULTS.metricsPort, 'a port number (0-65535)'),
+    maxConnections: read('TUTOR_OTEL_MAX_CONNECTIONS', (t) => parseInteger(t, 1, 10000), DEFAULTS.maxConnections, 'a whole number from 1 to 10000'),
     // Carried as given (blank is not unset): health/credentials.ts validates them and fails closed.
     auth: {
       bearer: { value: env.TUTOR_OTEL_AUTH_TOKEN, file: env.TUTOR_OTEL_AUTH_TOKEN_FILE },

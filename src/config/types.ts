@@ -45,6 +45,8 @@ export interface AgentConfig {
   logLevel: LogLevel;
   metricsHost: string;
   metricsPort: number;
+  /** Open connections the agent's port accepts at once; more are closed on accept. */
+  maxConnections: number;
   /**
    * Credentials required on /metrics and /health: a bearer token and/or a basic-auth `user:password`,
    * each given directly or as a file to read (a mounted secret). None set: the endpoints are open.

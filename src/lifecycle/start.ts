@@ -97,8 +97,9 @@ export function start(): void {
     host: config.metricsHost,
     port: config.metricsPort,
     accepted: acceptedAuthorizations(config.auth),
-    metrics: (request, response) => pipeline.exporter.getMetricsRequestHandler(request, response),
+    metrics: pipeline.exporter,
     health,
+    maxConnections: config.maxConnections,
   }).then((server) => {
     const address = server?.address();
     const where = address && typeof address === 'object' ? `on http://${config.metricsHost}:${address.port}` : 'off';
