@@ -315,7 +315,7 @@ function renderMethod(push, opts, throughput) {
     '  (`npm run bench -- --quick` for a short development run; also `--pairs N`, `--seconds S`, `--connections C`,',
     '  `--rate R`, `--only throughput,startup,scrape,exit`). `node test/bench/profile.mjs --setup agentTraces` takes CPU',
     '  profiles (`--cpu-prof`) of the agent at startup and under load and sums them by package.',
-    '  `BENCH_BASELINE_AGENT=<another build>/dist/register.js` adds that build\'s metrics and traces setups to the',
+    "  `BENCH_BASELINE_AGENT=<another build>/dist/register.js` adds that build's metrics and traces setups to the",
     '  throughput and start-up rounds, so a change is measured against the build before it in the same run.',
     '- **Alternation.** Absolute numbers drift on a shared machine, so setups are never compared across time:',
     '  the runs go bare, A, bare, B, bare, C, … with the order of A, B, C rotated each round, and each run is',
