@@ -9,6 +9,7 @@ import { expressIntegration } from './express';
 import { fastifyIntegration } from './fastify';
 import { httpIntegration } from './http';
 import { ioredisIntegration } from './ioredis';
+import { koaIntegration } from './koa';
 import { openaiIntegration } from './openai';
 import { pgIntegration } from './pg';
 import { runtimeIntegration } from './runtime';
@@ -23,6 +24,7 @@ export const INTEGRATIONS: readonly Integration[] = [
   ioredisIntegration,
   expressIntegration,
   fastifyIntegration,
+  koaIntegration,
   openaiIntegration,
   anthropicIntegration,
   sentryIntegration,

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { INSTRUMENTATION_NAMES, canonicalInstrumentationName, resolveInstrumentations } from '../../src/config/instrumentation-names';
 
-const CORE = ['http', 'undici', 'pg', 'ioredis', 'express', 'fastify'];
+const CORE = ['http', 'undici', 'pg', 'ioredis', 'express', 'fastify', 'koa'];
 const without = (...removed: string[]) => INSTRUMENTATION_NAMES.filter((n) => !removed.includes(n)).sort();
 
 describe('INSTRUMENTATION_NAMES', () => {
@@ -32,6 +32,7 @@ describe('canonicalInstrumentationName', () => {
     ['@opentelemetry/instrumentation-fetch', 'undici'],
     ['@opentelemetry/instrumentation-redis', 'ioredis'],
     ['@opentelemetry/instrumentation-fastify', 'fastify'],
+    ['@opentelemetry/instrumentation-koa', 'koa'],
   ])('the full upstream package name %s -> %s', (full, name) => {
     expect(canonicalInstrumentationName(full)).toBe(name);
   });

@@ -1,0 +1,106 @@
+/**
+ * Koa route templates: a RealWorld-like route set (router prefixes, a router nested with a
+ * parameterised mount path, an awaiting `router.use()` middleware, a handler 404, a thrown 500,
+ * an unmatched 404) under every Koa/router combination the integration supports, ESM and
+ * CommonJS; and the slugs that fold to themselves without it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentReady, startAgentApp, type AgentApp } from '../helpers/agent-process';
+import { select, total } from '../helpers/prometheus-text';
+
+/** [method, path, status] sent to every app. */
+const TRAFFIC: Array<[string, string, number]> = [
+  ['GET', '/api/articles', 200],
+  ['GET', '/api/articles/Hello-world-1', 200],
+  ['GET', '/api/articles/how-to-train-your-dragon-2', 200],
+  ['GET', '/api/articles/Hello-world-1', 200],
+  ['HEAD', '/api/articles/Hello-world-1', 200],
+  ['GET', '/api/articles/missing-article-7', 404],
+  ['GET', '/api/articles/Hello-world-1/comments', 200],
+  ['DELETE', '/api/articles/Hello-world-1/comments/42', 204],
+  ['GET', '/api/profiles/jake', 200],
+  ['GET', '/api/profiles/celeb_2', 200],
+  ['POST', '/api/articles/Hello-world-1/favorite', 500],
+  ['GET', '/api/tags-that-do-not-exist/abc-9', 404],
+];
+
+/** [method, route, status_code, count] expected on /metrics for TRAFFIC. */
+const EXPECTED: Array<[string, string, string, number]> = [
+  ['GET', '/api/articles', '200', 1],
+  ['GET', '/api/articles/:slug', '200', 3],
+  ['HEAD', '/api/articles/:slug', '200', 1],
+  ['GET', '/api/articles/:slug', '404', 1],
+  ['GET', '/api/articles/:slug/comments', '200', 1],
+  ['DELETE', '/api/articles/:slug/comments/:id', '204', 1],
+  ['GET', '/api/profiles/:username', '200', 2],
+  ['POST', '/api/articles/:slug/favorite', '500', 1],
+  ['GET', '__not_found__', '404', 1],
+];
+
+async function sendTraffic(app: AgentApp, traffic: Array<[string, string, number]>): Promise<void> {
+  for (const [method, path, status] of traffic) {
+    const response = await app.request(path, { method });
+    await response.arrayBuffer();
+    expect(response.status, `${method} ${path}`).toBe(status);
+  }
+}
+
+const CASES = [
+  { title: 'ESM koa 3 + @koa/router under --import', fixture: 'koa-app.mjs', preload: 'import', env: {} },
+  { title: 'CommonJS koa 2 + @koa/router under --require', fixture: 'koa-app.cjs', preload: 'require', env: { KOA_PACKAGE: 'koa-v2' } },
+  { title: 'CommonJS koa 3 + @koa/router under --import', fixture: 'koa-app.cjs', preload: 'import', env: {} },
+  { title: 'CommonJS koa 3 + koa-router under --require', fixture: 'koa-app.cjs', preload: 'require', env: { ROUTER_PACKAGE: 'koa-router' } },
+] as const;
+
+for (const testCase of CASES) {
+  describe(testCase.title, () => {
+    let app: AgentApp;
+
+    beforeAll(async () => {
+      app = await startAgentApp({ fixture: testCase.fixture, preload: [testCase.preload], env: { OTEL_SERVICE_NAME: 'koa-fixture', ...testCase.env } });
+      await agentReady(app);
+      await sendTraffic(app, TRAFFIC);
+    });
+
+    afterAll(async () => app?.stop());
+
+    it('labels requests with the full route template, prefixes and nested routers included', async () => {
+      const samples = await app.scrape();
+      for (const [method, route, status_code, count] of EXPECTED) {
+        expect(total(samples, 'http_requests_total', { method, route, status_code }), `${method} ${route} ${status_code}`).toBe(count);
+        expect(total(samples, 'http_request_duration_seconds_count', { method, route, status_code })).toBe(count);
+      }
+      expect(total(samples, 'http_requests_total', { service: 'koa-fixture' })).toBe(TRAFFIC.length);
+      expect(app.agentLines.join('\n')).toMatch(/instrumentations: [^;]*\bkoa\b/);
+    });
+
+    it('never uses a slug, a username or an id as a route', async () => {
+      const routes = new Set(select(await app.scrape(), 'http_requests_total').map((s) => s.labels.route));
+      expect([...routes].sort()).toEqual([...new Set(EXPECTED.map(([, route]) => route))].sort());
+    });
+  });
+}
+
+describe('OTEL_NODE_DISABLED_INSTRUMENTATIONS=koa', () => {
+  for (const fixture of ['koa-app.mjs', 'koa-app.cjs']) {
+    it(`leaves ${fixture} without templates: paths fold as before`, async () => {
+      const app = await startAgentApp({ fixture, env: { OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'koa' } });
+      try {
+        await agentReady(app);
+        await sendTraffic(app, [
+          ['GET', '/api/articles/Hello-world-1', 200],
+          ['GET', '/api/profiles/jake', 200],
+          ['GET', '/api/tags-that-do-not-exist/abc-9', 404],
+        ]);
+        const samples = await app.scrape();
+        expect(total(samples, 'http_requests_total', { route: '/api/articles/Hello-world-1', status_code: '200' })).toBe(1);
+        expect(total(samples, 'http_requests_total', { route: '/api/profiles/jake', status_code: '200' })).toBe(1);
+        expect(total(samples, 'http_requests_total', { route: '__not_found__', status_code: '404' })).toBe(1);
+        expect(select(samples, 'http_requests_total').filter((s) => s.labels.route?.includes(':'))).toHaveLength(0);
+        expect(app.agentLines.join('\n')).not.toMatch(/instrumentations: [^;]*\bkoa\b/);
+      } finally {
+        await app.stop();
+      }
+    });
+  }
+});
