@@ -6,6 +6,7 @@
  */
 import type { Attributes, Counter, Histogram, Meter } from '@opentelemetry/api';
 import { BoundedLabel, OVERFLOW_ROUTE } from '../http/route-label';
+import { CATALOGUE, PRICE_TABLE_PLACEHOLDER } from '../metrics/catalogue';
 import { UNKNOWN_MODEL, type Operation } from './endpoints';
 import type { Pricer } from './pricing';
 import type { Usage } from './usage';
@@ -59,47 +60,47 @@ export class AiMetrics {
     private readonly pricer: Pricer,
     options: { modelLimit: number; routeLimit: number; semconv: boolean },
   ) {
-    this.duration = meter.createHistogram('ai_generation_duration_seconds', {
-      description: 'Time from the call to the whole answer (all retries and, for streams, the last event), by provider, model, operation and stream',
-      unit: 's',
+    this.duration = meter.createHistogram(CATALOGUE.aiGenerationDuration.name, {
+      description: CATALOGUE.aiGenerationDuration.description,
+      unit: CATALOGUE.aiGenerationDuration.unit,
       advice: { explicitBucketBoundaries: AI_DURATION_BUCKETS },
     });
-    this.generations = meter.createCounter('ai_generation_total', {
-      description: 'Generations by provider, model, operation and status (success, error, cancelled)',
+    this.generations = meter.createCounter(CATALOGUE.aiGenerations.name, {
+      description: CATALOGUE.aiGenerations.description,
     });
-    this.apiCalls = meter.createCounter('openai_api_calls_total', {
-      description: 'HTTP attempts to the model APIs (each SDK retry is one), by model, operation and status code',
+    this.apiCalls = meter.createCounter(CATALOGUE.aiApiCalls.name, {
+      description: CATALOGUE.aiApiCalls.description,
     });
-    this.tokens = meter.createCounter('openai_tokens_used_total', {
-      description: 'Tokens reported by the model APIs, by model, token type (input, output) and route',
+    this.tokens = meter.createCounter(CATALOGUE.aiTokens.name, {
+      description: CATALOGUE.aiTokens.description,
     });
-    this.cachedTokens = meter.createCounter('openai_cached_input_tokens_total', {
-      description: 'The input tokens read from the prompt cache (a part of the input tokens), by model and route',
+    this.cachedTokens = meter.createCounter(CATALOGUE.aiCachedInputTokens.name, {
+      description: CATALOGUE.aiCachedInputTokens.description,
     });
-    this.reasoningTokens = meter.createCounter('openai_reasoning_tokens_total', {
-      description: 'The output tokens spent on reasoning (a part of the output tokens), by model and route',
+    this.reasoningTokens = meter.createCounter(CATALOGUE.aiReasoningTokens.name, {
+      description: CATALOGUE.aiReasoningTokens.description,
     });
-    this.firstToken = meter.createHistogram('ai_time_to_first_token_seconds', {
-      description: 'Streamed generations: time from the call to the first generated content',
-      unit: 's',
+    this.firstToken = meter.createHistogram(CATALOGUE.aiTimeToFirstToken.name, {
+      description: CATALOGUE.aiTimeToFirstToken.description,
+      unit: CATALOGUE.aiTimeToFirstToken.unit,
       advice: { explicitBucketBoundaries: AI_TTFT_BUCKETS },
     });
-    this.cost = meter.createCounter('ai_cost_usd_total', {
-      description: `Estimated cost in US dollars from the price table (${pricer.table.version}), by provider, model and route`,
+    this.cost = meter.createCounter(CATALOGUE.aiCost.name, {
+      description: CATALOGUE.aiCost.description.replace(PRICE_TABLE_PLACEHOLDER, () => pricer.table.version),
     });
-    this.unpriced = meter.createCounter('ai_unpriced_calls_total', {
-      description: 'Generations with token usage whose model the price table does not know (no cost counted)',
+    this.unpriced = meter.createCounter(CATALOGUE.aiUnpricedCalls.name, {
+      description: CATALOGUE.aiUnpricedCalls.description,
     });
     if (options.semconv) {
       this.semconv = {
-        duration: meter.createHistogram('gen_ai.client.operation.duration', {
-          description: 'GenAI operation duration',
-          unit: 's',
+        duration: meter.createHistogram(CATALOGUE.genAiClientOperationDuration.instrument, {
+          description: CATALOGUE.genAiClientOperationDuration.description,
+          unit: CATALOGUE.genAiClientOperationDuration.unit,
           advice: { explicitBucketBoundaries: SEMCONV_DURATION_BUCKETS },
         }),
-        tokens: meter.createHistogram('gen_ai.client.token.usage', {
-          description: 'Measures number of input and output tokens used',
-          unit: '{token}',
+        tokens: meter.createHistogram(CATALOGUE.genAiClientTokenUsage.instrument, {
+          description: CATALOGUE.genAiClientTokenUsage.description,
+          unit: CATALOGUE.genAiClientTokenUsage.unit,
           advice: { explicitBucketBoundaries: SEMCONV_TOKEN_BUCKETS },
         }),
       };

@@ -1,5 +1,6 @@
 /** Owns `cache_operations_total`. */
 import type { LabelledCounter } from './aggregates';
+import { CATALOGUE } from './catalogue';
 import type { MetricInstruments } from './provider';
 
 export type CacheResult = 'hit' | 'miss' | 'ok' | 'error';
@@ -10,10 +11,10 @@ export class CacheMetrics {
   constructor({ aggregates }: MetricInstruments) {
     this.operations = aggregates.counter(
       {
-        name: 'cache_operations_total',
-        description: 'Cache commands: reads as hit or miss (per key for multi-key reads), other commands as ok or error',
+        name: CATALOGUE.cacheOperations.name,
+        description: CATALOGUE.cacheOperations.description,
       },
-      ['operation', 'result'],
+      CATALOGUE.cacheOperations.labels,
     );
   }
 

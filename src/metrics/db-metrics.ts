@@ -4,6 +4,7 @@
  */
 import type { Histogram } from '@opentelemetry/api';
 import type { LabelledHistogram } from './aggregates';
+import { CATALOGUE } from './catalogue';
 import { semconvHistogram, type MetricInstruments } from './provider';
 
 /** Seconds; the SlowDatabaseQueries alert sits at 1 s, so 1 is a bound. */
@@ -21,18 +22,18 @@ export class DbMetrics {
   constructor({ meter, aggregates }: MetricInstruments, semconv = false) {
     this.duration = aggregates.histogram(
       {
-        name: 'db_query_duration_seconds',
-        description: 'Database query time as the app saw it (queueing in the client included), by SQL verb and outcome',
-        unit: 's',
+        name: CATALOGUE.dbQueryDuration.name,
+        description: CATALOGUE.dbQueryDuration.description,
+        unit: CATALOGUE.dbQueryDuration.unit,
       },
-      ['db_system', 'operation', 'status'],
+      CATALOGUE.dbQueryDuration.labels,
       DB_DURATION_BUCKETS,
     );
     this.semconvDuration = semconvHistogram(
       meter,
       semconv,
-      'db.client.operation.duration',
-      'Duration of database client operations (OpenTelemetry database semantic conventions)',
+      CATALOGUE.dbClientOperationDuration.instrument,
+      CATALOGUE.dbClientOperationDuration.description,
       SEMCONV_DB_DURATION_BUCKETS,
     );
   }

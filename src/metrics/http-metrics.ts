@@ -6,6 +6,7 @@
  */
 import type { Histogram } from '@opentelemetry/api';
 import type { LabelledCounter, LabelledHistogram } from './aggregates';
+import { CATALOGUE } from './catalogue';
 import { semconvHistogram, type MetricInstruments } from './provider';
 import { BoundedLabel } from '../http/route-label';
 
@@ -33,25 +34,25 @@ export class HttpServerMetrics {
 
   constructor({ meter, aggregates }: MetricInstruments, routeLimit: number, semconv = false) {
     this.requests = aggregates.counter(
-      { name: 'http_requests_total', description: 'HTTP requests served by the app, by method, route and status code' },
-      ['method', 'route', 'status_code'],
+      { name: CATALOGUE.httpRequests.name, description: CATALOGUE.httpRequests.description },
+      CATALOGUE.httpRequests.labels,
     );
     this.duration = aggregates.histogram(
-      { name: 'http_request_duration_seconds', description: 'Time from request headers received to response finished', unit: 's' },
-      ['method', 'route', 'status_code'],
+      { name: CATALOGUE.httpRequestDuration.name, description: CATALOGUE.httpRequestDuration.description, unit: CATALOGUE.httpRequestDuration.unit },
+      CATALOGUE.httpRequestDuration.labels,
       HTTP_DURATION_BUCKETS,
     );
     meter
-      .createObservableGauge('active_connections', {
-        description: "Open client connections to the app's HTTP servers",
+      .createObservableGauge(CATALOGUE.activeConnections.name, {
+        description: CATALOGUE.activeConnections.description,
       })
       .addCallback((result) => result.observe(this.openConnections));
     this.routes = new BoundedLabel(routeLimit);
     this.semconvDuration = semconvHistogram(
       meter,
       semconv,
-      'http.server.request.duration',
-      'Duration of HTTP server requests (OpenTelemetry HTTP semantic conventions)',
+      CATALOGUE.httpServerRequestDuration.instrument,
+      CATALOGUE.httpServerRequestDuration.description,
       SEMCONV_DURATION_BUCKETS,
     );
   }

@@ -9,6 +9,7 @@ import { monitorEventLoopDelay, PerformanceObserver, constants as perfConstants 
 import * as v8 from 'node:v8';
 import type { Meter } from '@opentelemetry/api';
 import { guard } from '../lifecycle/guard';
+import { CATALOGUE } from './catalogue';
 
 /** prom-client's GC buckets, in seconds. */
 export const GC_DURATION_BUCKETS = [0.001, 0.01, 0.1, 1, 2, 5];
@@ -58,9 +59,18 @@ export function registerRuntimeMetrics(meter: Meter): void {
       }),
     );
 
-  const cpu = meter.createObservableCounter('process_cpu_seconds_total', { description: 'User and system CPU time spent, in seconds', unit: 's' });
-  const cpuUser = meter.createObservableCounter('process_cpu_user_seconds_total', { description: 'User CPU time spent, in seconds', unit: 's' });
-  const cpuSystem = meter.createObservableCounter('process_cpu_system_seconds_total', { description: 'System CPU time spent, in seconds', unit: 's' });
+  const cpu = meter.createObservableCounter(CATALOGUE.processCpuSeconds.name, {
+    description: CATALOGUE.processCpuSeconds.description,
+    unit: CATALOGUE.processCpuSeconds.unit,
+  });
+  const cpuUser = meter.createObservableCounter(CATALOGUE.processCpuUserSeconds.name, {
+    description: CATALOGUE.processCpuUserSeconds.description,
+    unit: CATALOGUE.processCpuUserSeconds.unit,
+  });
+  const cpuSystem = meter.createObservableCounter(CATALOGUE.processCpuSystemSeconds.name, {
+    description: CATALOGUE.processCpuSystemSeconds.description,
+    unit: CATALOGUE.processCpuSystemSeconds.unit,
+  });
   meter.addBatchObservableCallback(
     guard('runtime cpu', (result) => {
       const usage = process.cpuUsage();
@@ -71,21 +81,25 @@ export function registerRuntimeMetrics(meter: Meter): void {
     [cpu, cpuUser, cpuSystem],
   );
 
-  gauge('process_start_time_seconds', 'Start time of the process since the Unix epoch, in seconds', () => startTimeSeconds, 's');
-  gauge(
-    'process_memory_limit_bytes',
-    'Memory limit of the cgroup (container) the process runs in, in bytes; absent when unlimited',
-    () => memoryLimit,
-    'By',
-  );
+  gauge(CATALOGUE.processStartTime.name, CATALOGUE.processStartTime.description, () => startTimeSeconds, CATALOGUE.processStartTime.unit);
+  gauge(CATALOGUE.processMemoryLimit.name, CATALOGUE.processMemoryLimit.description, () => memoryLimit, CATALOGUE.processMemoryLimit.unit);
 
   // One memory reading per scrape serves the RSS and heap gauges together.
-  const rss = meter.createObservableGauge('process_resident_memory_bytes', { description: 'Resident set size, in bytes', unit: 'By' });
-  const heapTotal = meter.createObservableGauge('nodejs_heap_size_total_bytes', { description: 'V8 heap size, in bytes', unit: 'By' });
-  const heapUsed = meter.createObservableGauge('nodejs_heap_size_used_bytes', { description: 'V8 heap in use, in bytes', unit: 'By' });
-  const external = meter.createObservableGauge('nodejs_external_memory_bytes', {
-    description: 'Memory of C++ objects bound to JavaScript objects, in bytes',
-    unit: 'By',
+  const rss = meter.createObservableGauge(CATALOGUE.processResidentMemory.name, {
+    description: CATALOGUE.processResidentMemory.description,
+    unit: CATALOGUE.processResidentMemory.unit,
+  });
+  const heapTotal = meter.createObservableGauge(CATALOGUE.nodejsHeapSizeTotal.name, {
+    description: CATALOGUE.nodejsHeapSizeTotal.description,
+    unit: CATALOGUE.nodejsHeapSizeTotal.unit,
+  });
+  const heapUsed = meter.createObservableGauge(CATALOGUE.nodejsHeapSizeUsed.name, {
+    description: CATALOGUE.nodejsHeapSizeUsed.description,
+    unit: CATALOGUE.nodejsHeapSizeUsed.unit,
+  });
+  const external = meter.createObservableGauge(CATALOGUE.nodejsExternalMemory.name, {
+    description: CATALOGUE.nodejsExternalMemory.description,
+    unit: CATALOGUE.nodejsExternalMemory.unit,
   });
   meter.addBatchObservableCallback(
     guard('runtime memory', (result) => {
@@ -97,22 +111,22 @@ export function registerRuntimeMetrics(meter: Meter): void {
     }),
     [rss, heapTotal, heapUsed, external],
   );
-  gauge('nodejs_heap_size_limit_bytes', 'V8 heap size limit (--max-old-space-size), in bytes', () => heapLimit, 'By');
+  gauge(CATALOGUE.nodejsHeapSizeLimit.name, CATALOGUE.nodejsHeapSizeLimit.description, () => heapLimit, CATALOGUE.nodejsHeapSizeLimit.unit);
 
   // Event-loop delay, sampled by Node every 10 ms; reported since the previous scrape.
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
-  const lagGauges = {
-    nodejs_eventloop_lag_seconds: () => delay.mean,
-    nodejs_eventloop_lag_p50_seconds: () => delay.percentile(50),
-    nodejs_eventloop_lag_p99_seconds: () => delay.percentile(99),
-    nodejs_eventloop_lag_max_seconds: () => delay.max,
-  };
-  const lagInstruments = Object.entries(lagGauges).map(([name, read]) => ({
+  const lagGauges = [
+    [CATALOGUE.nodejsEventloopLag, () => delay.mean],
+    [CATALOGUE.nodejsEventloopLagP50, () => delay.percentile(50)],
+    [CATALOGUE.nodejsEventloopLagP99, () => delay.percentile(99)],
+    [CATALOGUE.nodejsEventloopLagMax, () => delay.max],
+  ] as const;
+  const lagInstruments = lagGauges.map(([metric, read]) => ({
     read,
-    instrument: meter.createObservableGauge(name, {
-      description: `Event-loop delay (${name.replace(/^nodejs_eventloop_lag_|_seconds$/g, '') || 'mean'}) since the previous scrape, in seconds`,
-      unit: 's',
+    instrument: meter.createObservableGauge(metric.name, {
+      description: metric.description,
+      unit: metric.unit,
     }),
   }));
   meter.addBatchObservableCallback(
@@ -128,12 +142,12 @@ export function registerRuntimeMetrics(meter: Meter): void {
 
   const version = process.versions.node.split('.');
   meter
-    .createObservableGauge('nodejs_version_info', { description: 'Node.js version' })
+    .createObservableGauge(CATALOGUE.nodejsVersionInfo.name, { description: CATALOGUE.nodejsVersionInfo.description })
     .addCallback((result) => result.observe(1, { version: process.version, major: version[0] ?? '', minor: version[1] ?? '', patch: version[2] ?? '' }));
 
-  const gcDuration = meter.createHistogram('nodejs_gc_duration_seconds', {
-    description: 'Garbage collection pauses by kind, in seconds',
-    unit: 's',
+  const gcDuration = meter.createHistogram(CATALOGUE.nodejsGcDuration.name, {
+    description: CATALOGUE.nodejsGcDuration.description,
+    unit: CATALOGUE.nodejsGcDuration.unit,
     advice: { explicitBucketBoundaries: GC_DURATION_BUCKETS },
   });
   const gcObserver = new PerformanceObserver(

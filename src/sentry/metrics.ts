@@ -9,17 +9,18 @@
  * (`before_send`, `event_processor`, ...).
  */
 import type { Counter, Meter } from '@opentelemetry/api';
+import { CATALOGUE } from '../metrics/catalogue';
 
 export class SentryMetrics {
   private readonly events: Counter;
   private readonly spans: Counter;
 
   constructor(meter: Meter) {
-    this.events = meter.createCounter('otel_agent_sentry_events_dropped_total', {
-      description: 'Error events the agent did not deliver to Sentry, by reason',
+    this.events = meter.createCounter(CATALOGUE.sentryEventsDropped.name, {
+      description: CATALOGUE.sentryEventsDropped.description,
     });
-    this.spans = meter.createCounter('otel_agent_sentry_spans_dropped_total', {
-      description: "Spans the agent did not deliver to Sentry's OTLP endpoint, by reason",
+    this.spans = meter.createCounter(CATALOGUE.sentrySpansDropped.name, {
+      description: CATALOGUE.sentrySpansDropped.description,
     });
   }
 
