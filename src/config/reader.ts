@@ -8,9 +8,10 @@ export type Env = Record<string, string | undefined>;
 
 /**
  * Bad values are echoed so the user can find the typo, but never at length, and never for a
- * variable that may carry a credential (a URL with a password, an auth header, a token).
+ * variable that may carry a credential (a URL with a password, an auth header, a token, resource
+ * attributes: people put connection strings and keys there too).
  */
-const SECRET_VARIABLE = /URL|ENDPOINT|HEADERS|TOKEN|DSN|PASSWORD|SECRET|AUTH/;
+const SECRET_VARIABLE = /URL|ENDPOINT|HEADERS|TOKEN|DSN|PASSWORD|SECRET|AUTH|RESOURCE_ATTRIBUTES/;
 
 /** One line for the operator: which variable was wrong and what is used instead. */
 export interface ConfigWarning {

@@ -50,6 +50,16 @@ export function encodeCommand(parts: string[]): string {
   return `*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join('')}`;
 }
 
+/**
+ * The AUTH replies of a server that has no password, which ioredis (redis/event_handler.js) only
+ * warns about: Redis 6+ (`-ERR AUTH <password> called without any password configured for the
+ * default user. ...`) and older servers (`-ERR Client sent AUTH, but no password is set`). Every
+ * other AUTH error, WRONGPASS first, is a failure.
+ */
+export function isNoPasswordReply(line: string): boolean {
+  return line.startsWith('-ERR ') && (line.includes('without any password configured for the default user') || line.includes('no password is set'));
+}
+
 export function redisProbe(endpoint: RedisEndpoint) {
   return (timeoutMs: number): Promise<void> => {
     const commands: string[][] = [];
@@ -79,6 +89,12 @@ export function redisProbe(endpoint: RedisEndpoint) {
         while ((end = buffered.indexOf('\r\n')) >= 0) {
           const line = buffered.slice(0, end);
           buffered = buffered.slice(end + 2);
+          if (line.startsWith('-') && replies === 0 && commands.length > 1 && isNoPasswordReply(line)) {
+            // A leftover password on a Redis that needs none: ioredis warns and carries on, so
+            // does the probe; PING decides.
+            replies++;
+            continue;
+          }
           if (line.startsWith('-')) {
             // The server's error text (e.g. WRONGPASS) names no secret; keep only its code word.
             reject(Object.assign(new Error('redis refused the probe'), { code: line.slice(1).split(' ')[0] }));

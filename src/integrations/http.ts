@@ -5,7 +5,9 @@
  */
 import { traceHttpServer } from '../instrumentations/http/server-spans';
 import { meterHttpServer } from '../instrumentations/http/server';
-import { SENSITIVE_QUERY_PARAMS } from '../http/request-facts';
+import type { Span } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { redactUrl, SENSITIVE_QUERY_PARAMS } from '../http/request-facts';
 import { HttpServerMetrics } from '../metrics/http-metrics';
 import type { Integration } from './types';
 
@@ -18,10 +20,25 @@ export const httpIntegration: Integration = {
   upstreamSpans() {
     // Outgoing requests only: the server side is the agent's own (instrumentations/http).
     const { HttpInstrumentation } = require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
-    return new HttpInstrumentation({ disableIncomingRequestInstrumentation: true, redactedQueryParams: SENSITIVE_QUERY_PARAMS });
+    return new HttpInstrumentation({
+      disableIncomingRequestInstrumentation: true,
+      // Upstream replaces user info with REDACTED:REDACTED and these parameters' values, but
+      // matches the names case-sensitively (`?Token=` passes): the hook runs redactUrl over the
+      // url.full it built, right after the span starts and before anything can export it.
+      redactedQueryParams: SENSITIVE_QUERY_PARAMS,
+      requestHook: (span) => redactSpanUrl(span),
+    });
   },
   start({ config, metrics, tracer, requests }) {
     meterHttpServer(requests, new HttpServerMetrics(metrics, config.httpRouteLimit, config.semconvMetrics));
     if (tracer) traceHttpServer(requests, tracer);
   },
 };
+
+/** Re-sets a recording span's url.full through redactUrl (a non-recording span has nothing to read). */
+function redactSpanUrl(span: Span): void {
+  const full = (span as Partial<ReadableSpan>).attributes?.['url.full'];
+  if (typeof full !== 'string') return;
+  const redacted = redactUrl(full);
+  if (redacted !== full) span.setAttribute('url.full', redacted);
+}

@@ -1,4 +1,5 @@
 /** `undici` (alias `fetch`): CLIENT spans for the global fetch, by the upstream instrumentation. */
+import { redactUrl } from '../http/request-facts';
 import type { Integration } from './types';
 
 export const undiciIntegration: Integration = {
@@ -8,9 +9,22 @@ export const undiciIntegration: Integration = {
   provides: ['spans'],
   upstreamSpans() {
     const { UndiciInstrumentation } = require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
-    return new UndiciInstrumentation();
+    // Upstream puts the URL on the span as given (`?api_key=...`). Its startSpanHook's attributes
+    // replace its own before the span starts, so the raw URL never reaches the sampler or a processor.
+    return new UndiciInstrumentation({ startSpanHook: (request) => redactedUrlAttributes(request.origin, request.path) });
   },
   start() {
     // Spans only: the upstream instrumentation is all there is.
   },
 };
+
+/** `url.full` and `url.query` as upstream builds them (`new URL(path, origin)`), redacted. */
+export function redactedUrlAttributes(origin: string, path: string): Record<string, string> {
+  let url: URL;
+  try {
+    url = new URL(path, origin);
+  } catch {
+    return {}; // upstream makes no span for a URL it cannot parse either
+  }
+  return { 'url.full': redactUrl(url.toString()), 'url.query': redactUrl(url.search) };
+}

@@ -13,6 +13,7 @@ import { acceptedAuthorizations } from '../health/credentials';
 import { DependencyRegistry } from '../health/dependencies';
 import { HealthService } from '../health/health-service';
 import { startAgentServer } from '../health/server';
+import { redactUrl } from '../http/request-facts';
 import { ServerRequests } from '../http/requests';
 import { installEsmHook } from '../instrumentations/module-hooks';
 import { INTEGRATIONS } from '../integrations/registry';
@@ -106,7 +107,7 @@ export function start(): void {
     const sentryOn = extraSpanProcessors.length > 0;
     log.info(
       `${config.serviceName}: /metrics /health /ready /live ${where}; instrumentations: ${[...config.instrumentations].join(', ') || 'none'}; ` +
-        `traces: ${tracesOn ? `${[...config.traces.exporters, ...(sentryOn ? ['sentry'] : [])].join('+')} ${config.traces.exporters.includes('otlp') ? config.traces.otlpEndpoint : ''}`.trim() : 'off'}; ESM hook: ${esmHook}`,
+        `traces: ${tracesOn ? `${[...config.traces.exporters, ...(sentryOn ? ['sentry'] : [])].join('+')} ${config.traces.exporters.includes('otlp') ? redactUrl(config.traces.otlpEndpoint ?? '') : ''}`.trim() : 'off'}; ESM hook: ${esmHook}`,
     );
   });
 

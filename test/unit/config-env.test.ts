@@ -228,7 +228,8 @@ const VARIABLES: VariableCase[] = [
   },
 ];
 
-const SECRET = /URL|ENDPOINT|HEADERS|TOKEN/;
+// OTEL_RESOURCE_ATTRIBUTES: people put keys and connection strings in resource attributes too.
+const SECRET = /URL|ENDPOINT|HEADERS|TOKEN|RESOURCE_ATTRIBUTES/;
 
 describe('readConfig bad values', () => {
   for (const c of VARIABLES) {
@@ -263,6 +264,13 @@ describe('readConfig bad values', () => {
       expect(warnings[0]!.message).toContain(JSON.stringify(value));
     });
   }
+
+  it('a malformed OTEL_RESOURCE_ATTRIBUTES holding a credential is named, not echoed', () => {
+    const { warnings } = read({ OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod,db.url=postgres://app:Hunter2Secret@db/x,broken' });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.message).toContain('OTEL_RESOURCE_ATTRIBUTES=(value hidden)');
+    expect(warnings[0]!.message).not.toContain('Hunter2Secret');
+  });
 
   it('clips a long echoed value to 60 characters', () => {
     const long = 'x'.repeat(500);

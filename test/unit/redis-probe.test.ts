@@ -1,6 +1,6 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import * as net from 'node:net';
-import { encodeCommand, REDIS_HEALTH, redisEndpointFromUrl, redisKey, redisProbe } from '../../src/health/redis-probe';
+import { encodeCommand, isNoPasswordReply, REDIS_HEALTH, redisEndpointFromUrl, redisKey, redisProbe } from '../../src/health/redis-probe';
 import { failureMessage } from '../../src/health/checks';
 
 describe('encodeCommand', () => {
@@ -165,5 +165,59 @@ describe('redisProbe', () => {
     });
     const error = await rejection(redisProbe({ host: '127.0.0.1', port })(2000));
     expect(['ECONNRESET', 'EPIPE']).toContain(error.code);
+  });
+});
+
+/** A server that answers each command in turn with the given RESP lines, as Redis does. */
+async function answering(replies: string[]): Promise<number> {
+  const { port } = await listen((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', () => socket.write(replies.map((r) => `${r}\r\n`).join('')));
+  });
+  return port;
+}
+
+const NO_PASSWORD_6 = '-ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?';
+const NO_PASSWORD_5 = '-ERR Client sent AUTH, but no password is set';
+
+describe('redisProbe and a password the server does not need', () => {
+  it('knows the replies ioredis carries on after, and no others', () => {
+    expect(isNoPasswordReply(NO_PASSWORD_6)).toBe(true);
+    expect(isNoPasswordReply(NO_PASSWORD_5)).toBe(true);
+    for (const other of [
+      '-WRONGPASS invalid username-password pair or user is disabled.',
+      '-NOAUTH Authentication required.',
+      "-ERR wrong number of arguments for 'auth' command",
+      '-ERR invalid password',
+      '+OK',
+      'ERR AUTH <password> called without any password configured for the default user.',
+    ]) {
+      expect(isNoPasswordReply(other), other).toBe(false);
+    }
+  });
+
+  it.each([NO_PASSWORD_6, NO_PASSWORD_5])('passes when AUTH is answered %j and PING with PONG', async (reply) => {
+    const port = await answering([reply, '+PONG']);
+    await expect(redisProbe({ host: '127.0.0.1', port, password: 'leftover' })(2000)).resolves.toBeUndefined();
+  });
+
+  it('still fails when PING after such an AUTH reply is refused', async () => {
+    const port = await answering([NO_PASSWORD_6, '-NOAUTH Authentication required.']);
+    expect((await rejection(redisProbe({ host: '127.0.0.1', port, password: 'leftover' })(2000))).code).toBe('NOAUTH');
+  });
+
+  it('still fails on WRONGPASS and on any other AUTH error', async () => {
+    for (const [reply, code] of [
+      ['-WRONGPASS invalid username-password pair or user is disabled.', 'WRONGPASS'],
+      ['-ERR invalid password', 'ERR'],
+    ]) {
+      const port = await answering([reply!, '+PONG']);
+      expect((await rejection(redisProbe({ host: '127.0.0.1', port, password: 'x' })(2000))).code).toBe(code);
+    }
+  });
+
+  it('does not excuse that text as the answer to PING when no AUTH was sent', async () => {
+    const port = await answering([NO_PASSWORD_6]);
+    expect((await rejection(redisProbe({ host: '127.0.0.1', port })(2000))).code).toBe('ERR');
   });
 });
