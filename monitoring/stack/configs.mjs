@@ -196,6 +196,8 @@ export function prometheusConfig({ ports, dir, demoService, running, scrapeInter
   }
   config.rule_files = (config.rule_files ?? []).map((f) => path.resolve(MONITORING, f));
   config.alerting = { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${ports.alertmanager}`] }] }] };
+  for (const rw of config.remote_write ?? []) notes.push(`remote_write ${rw.name ?? rw.url}: left out (no long-term store on this machine)`);
+  delete config.remote_write;
   const jobs = [];
   for (const job of config.scrape_configs) {
     if (job.file_sd_configs) {

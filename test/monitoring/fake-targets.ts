@@ -139,6 +139,8 @@ export function agentMetrics(service: string, p: Profile, t: number): string {
   e.gauge('nodejs_heap_size_total_bytes', s, p.heapUsedBytes * 1.2);
   e.gauge('nodejs_heap_size_limit_bytes', s, p.heapLimitBytes);
   e.gauge('nodejs_eventloop_lag_seconds', s, p.eventLoopLagSeconds);
+  // what makes a target an agent for the recording rules (job_instance:otel_agent:info)
+  e.gauge('nodejs_version_info', { ...s, version: 'v24.11.0', major: '24', minor: '11', patch: '0' }, 1);
   e.histogram('nodejs_gc_duration_seconds', { ...s, kind: 'minor' }, GC_BUCKETS, 10 * t, 0.002);
   return e.text();
 }

@@ -75,11 +75,12 @@ describeWithTools('Grafana dashboard and provisioning', ['promtool', 'yamlParser
     }
   });
 
-  it('has a service variable listing the agent targets, multi-select with All', () => {
+  it('has a service variable listing the agent targets whatever the job layout (a recorded series), multi-select with All', () => {
     const variable = dashboard.templating.list.find((v: any) => v.name === 'service');
     expect(variable).toBeDefined();
     expect(variable.type).toBe('query');
-    expect(variable.query.query).toMatch(/^label_values\(up\{job="node-services"\}, service\)$/);
+    expect(variable.query.query).toBe('label_values(service:up:count, service)');
+    expect(variable.query.query).not.toMatch(/job=/);
     expect(variable.multi).toBe(true);
     expect(variable.includeAll).toBe(true);
     expect(variable.datasource.uid).toBe('${datasource}');
@@ -97,13 +98,16 @@ describeWithTools('Grafana dashboard and provisioning', ['promtool', 'yamlParser
     }
   });
 
-  it('uses $__rate_interval for every range, and filters every agent metric by $service', () => {
+  it('uses $__rate_interval for every range, and filters every agent metric and recorded series by $service', () => {
     for (const q of dashboardQueries()) {
       const ranges = q.expr.match(/\[[^\]]*\]/g) ?? [];
       for (const r of ranges) expect(r, `${q.panel}/${q.refId}`).toBe('[$__rate_interval]');
       const calls = q.expr.match(/\b(rate|irate|increase)\(/g) ?? [];
       expect(ranges.length, `${q.panel}/${q.refId}: one range per rate()`).toBe(calls.length);
-      const selectors = q.expr.match(/\b(http_|ai_|openai_|db_query_|cache_operations_|nodejs_|process_|active_connections)[a-z_]*\{[^}]*\}/g) ?? [];
+      const selectors =
+        q.expr.match(
+          /(\b(http_|ai_|openai_|db_query_|cache_operations_|nodejs_|process_|active_connections)[a-z_]*|[a-z_]+:[a-z0-9_]+:[a-z0-9_]+)\{[^}]*\}/g,
+        ) ?? [];
       for (const s of selectors) expect(s, `${q.panel}/${q.refId}`).toMatch(/service=~"\$service"/);
     }
   });
@@ -113,24 +117,54 @@ describeWithTools('Grafana dashboard and provisioning', ['promtool', 'yamlParser
       .map((q) => q.expr)
       .join('\n');
     for (const needle of [
-      'rate(http_requests_total',
+      'service:http_requests:rate5m{',
       'status_code=~"5.."',
-      'histogram_quantile(0.5, sum by (service, le) (rate(http_request_duration_seconds_bucket',
-      'histogram_quantile(0.95, sum by (service, le) (rate(http_request_duration_seconds_bucket',
-      'histogram_quantile(0.99, sum by (service, le) (rate(http_request_duration_seconds_bucket',
+      'histogram_quantile(0.5, sum by (service, le) (service_le:http_request_duration_seconds_bucket:rate5m',
+      'histogram_quantile(0.95, sum by (service, le) (service_le:http_request_duration_seconds_bucket:rate5m',
+      'histogram_quantile(0.99, sum by (service, le) (service_le:http_request_duration_seconds_bucket:rate5m',
       'active_connections{',
-      'rate(ai_generation_total',
-      'rate(ai_generation_duration_seconds_bucket',
-      'rate(openai_tokens_used_total',
-      'rate(ai_cost_usd_total',
-      'rate(db_query_duration_seconds_bucket',
-      'cache_operations_total{service=~"$service", result="hit"}',
+      'service_model_status:ai_generation:rate5m{',
+      'service_model_le:ai_generation_duration_seconds_bucket:rate5m{',
+      'service_model_token_type:openai_tokens_used:rate5m{',
+      'service_model:ai_cost_usd:rate5m{',
+      'service_db_system_operation_le:db_query_duration_seconds_bucket:rate5m{',
+      'service_result:cache_reads:rate5m{service=~"$service", result="hit"}',
+      'service:memory_usage:ratio_max{',
       'process_memory_limit_bytes{',
       'nodejs_heap_size_limit_bytes{',
-      'nodejs_eventloop_lag_seconds{',
+      'service:nodejs_eventloop_lag_seconds:max{',
     ]) {
       expect(exprs, `a query uses ${needle}`).toContain(needle);
     }
+  });
+
+  it('reads the service-level panels from recorded series only, so they work on the global Prometheus too', () => {
+    const recorded = new Set(
+      readYaml(path.join(MONITORING, 'recording-rules.yml')).groups.flatMap((g: any) => g.rules.map((r: any) => r.record as string)),
+    );
+    // per-route, per-instance and exporter panels read raw series and stay cluster-only (README, "Scaling out")
+    const clusterOnly = new Set([
+      'Slowest routes (P95)',
+      'Active connections',
+      'OpenAI API calls by status code',
+      'Memory against its limits',
+      'Time spent in garbage collection',
+      'PostgreSQL',
+      'Redis',
+      'PostgreSQL connections used',
+    ]);
+    let checked = 0;
+    for (const q of dashboardQueries()) {
+      if (clusterOnly.has(q.panel)) continue;
+      const names = q.expr.match(/[a-z_]+:[a-z0-9_]+:[a-z0-9_]+/g) ?? [];
+      expect(names.length, `${q.panel}/${q.refId} reads a recorded series`).toBeGreaterThan(0);
+      for (const n of names) expect(recorded.has(n), `${n} is recorded in recording-rules.yml`).toBe(true);
+      expect(q.expr, `${q.panel}/${q.refId} reads no raw series`).not.toMatch(
+        /\brate\(|\b(http|ai|openai|db_query|cache_operations|nodejs|process)_[a-z_]+\{/,
+      );
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(15);
   });
 
   it('every query is valid PromQL for promtool (wrapped as recording rules, variables replaced)', () => {

@@ -58,10 +58,18 @@ describeWithTools('docker-compose.monitoring.yml', ['dockerCompose', 'yamlParser
     }
   });
 
-  it('runs the six components on the documented ports with pinned images', () => {
+  it('runs the seven components on the documented ports with pinned images', () => {
     const compose = readYaml(COMPOSE);
     const services = compose.services;
-    expect(Object.keys(services).sort()).toEqual(['alertmanager', 'grafana', 'otel-collector', 'postgres-exporter', 'prometheus', 'redis-exporter']);
+    expect(Object.keys(services).sort()).toEqual([
+      'alertmanager',
+      'grafana',
+      'long-term-store',
+      'otel-collector',
+      'postgres-exporter',
+      'prometheus',
+      'redis-exporter',
+    ]);
     for (const [name, s] of Object.entries<any>(services)) {
       expect(s.image, `${name} image`).toMatch(/:v?\d+\.\d+\.\d+$/);
     }
@@ -70,6 +78,7 @@ describeWithTools('docker-compose.monitoring.yml', ['dockerCompose', 'yamlParser
     expect(published('alertmanager')).toContain('9093');
     expect(published('grafana')).toContain('3000');
     expect(published('otel-collector')).toEqual(expect.arrayContaining(['4317', '4318']));
+    expect(published('long-term-store')).toContain('8428');
     expect(services.grafana.environment.GF_SECURITY_ADMIN_USER).toBe('${GRAFANA_ADMIN_USER:-admin}');
     expect(services.grafana.environment.GF_SECURITY_ADMIN_PASSWORD).toBe('${GRAFANA_ADMIN_PASSWORD:-admin}');
   });
@@ -103,6 +112,7 @@ describeWithTools('docker-compose.monitoring.yml', ['dockerCompose', 'yamlParser
     const configDir = path.posix.dirname(configFlag.split('=')[1]);
     expect(prom.volumes).toContain(`./prometheus.yml:${configDir}/prometheus.yml:ro`);
     expect(prom.volumes).toContain(`./alerts.yml:${configDir}/alerts.yml:ro`);
+    expect(prom.volumes).toContain(`./recording-rules.yml:${configDir}/recording-rules.yml:ro`);
     expect(prom.volumes).toContain(`./targets:${configDir}/targets:ro`);
   });
 
