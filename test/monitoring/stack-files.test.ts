@@ -175,6 +175,14 @@ describeWithTools('OpenTelemetry Collector configuration (static: no otelcol bin
     expect(backend.service.pipelines.traces.exporters).toEqual(['otlphttp/sentry', 'otlp/backend']);
   });
 
+  it('sends metrics only to the Prometheus exporter, so recording rules, federation and the remote-write filter apply to them', () => {
+    for (const [name, config] of Object.entries(collectorConfigs())) {
+      for (const [pipeline, p] of Object.entries<any>(config.service.pipelines)) {
+        if (pipeline.startsWith('metrics')) expect(p.exporters, `${name} ${pipeline}`).toEqual(['prometheus']);
+      }
+    }
+  });
+
   it('is scraped where prometheus.yml looks: the exporter on 8889, its own telemetry on 8888', () => {
     const c = readYaml(collectorFile('otel-collector-config.yaml'));
     const prom = readYaml(path.join(MONITORING, 'prometheus.yml'));
