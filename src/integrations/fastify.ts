@@ -1,5 +1,6 @@
 /**
- * `fastify`: route templates from Fastify's `fastify.request.handler` tracing channel, and the
+ * `fastify`: route templates (Fastify 4 and 5) from an `onRoute` hook added to every instance on the
+ * `fastify.initialization` channel (http/route-templates.ts), and the
  * upstream hook spans when traces are on.
  */
 import { watchFastifyRoutes } from '../http/route-templates';

@@ -7,9 +7,12 @@
 import { anthropicIntegration } from './anthropic';
 import { expressIntegration } from './express';
 import { fastifyIntegration } from './fastify';
+import { hapiIntegration } from './hapi';
+import { honoIntegration } from './hono';
 import { httpIntegration } from './http';
 import { ioredisIntegration } from './ioredis';
 import { koaIntegration } from './koa';
+import { nestjsIntegration } from './nestjs';
 import { openaiIntegration } from './openai';
 import { pgIntegration } from './pg';
 import { runtimeIntegration } from './runtime';
@@ -25,6 +28,9 @@ export const INTEGRATIONS: readonly Integration[] = [
   expressIntegration,
   fastifyIntegration,
   koaIntegration,
+  honoIntegration,
+  hapiIntegration,
+  nestjsIntegration,
   openaiIntegration,
   anthropicIntegration,
   sentryIntegration,

@@ -7,43 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentReady, startAgentApp, type AgentApp } from '../helpers/agent-process';
 import { select, total } from '../helpers/prometheus-text';
-
-/** [method, path, status] sent to every app. */
-const TRAFFIC: Array<[string, string, number]> = [
-  ['GET', '/api/articles', 200],
-  ['GET', '/api/articles/Hello-world-1', 200],
-  ['GET', '/api/articles/how-to-train-your-dragon-2', 200],
-  ['GET', '/api/articles/Hello-world-1', 200],
-  ['HEAD', '/api/articles/Hello-world-1', 200],
-  ['GET', '/api/articles/missing-article-7', 404],
-  ['GET', '/api/articles/Hello-world-1/comments', 200],
-  ['DELETE', '/api/articles/Hello-world-1/comments/42', 204],
-  ['GET', '/api/profiles/jake', 200],
-  ['GET', '/api/profiles/celeb_2', 200],
-  ['POST', '/api/articles/Hello-world-1/favorite', 500],
-  ['GET', '/api/tags-that-do-not-exist/abc-9', 404],
-];
-
-/** [method, route, status_code, count] expected on /metrics for TRAFFIC. */
-const EXPECTED: Array<[string, string, string, number]> = [
-  ['GET', '/api/articles', '200', 1],
-  ['GET', '/api/articles/:slug', '200', 3],
-  ['HEAD', '/api/articles/:slug', '200', 1],
-  ['GET', '/api/articles/:slug', '404', 1],
-  ['GET', '/api/articles/:slug/comments', '200', 1],
-  ['DELETE', '/api/articles/:slug/comments/:id', '204', 1],
-  ['GET', '/api/profiles/:username', '200', 2],
-  ['POST', '/api/articles/:slug/favorite', '500', 1],
-  ['GET', '__not_found__', '404', 1],
-];
-
-async function sendTraffic(app: AgentApp, traffic: Array<[string, string, number]>): Promise<void> {
-  for (const [method, path, status] of traffic) {
-    const response = await app.request(path, { method });
-    await response.arrayBuffer();
-    expect(response.status, `${method} ${path}`).toBe(status);
-  }
-}
+import { EXPECTED, sendTraffic, TRAFFIC } from '../helpers/realworld';
 
 const CASES = [
   { title: 'ESM koa 3 + @koa/router under --import', fixture: 'koa-app.mjs', preload: 'import', env: {} },
