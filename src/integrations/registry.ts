@@ -12,6 +12,7 @@ import { ioredisIntegration } from './ioredis';
 import { koaIntegration } from './koa';
 import { openaiIntegration } from './openai';
 import { pgIntegration } from './pg';
+import { redisIntegration } from './redis';
 import { runtimeIntegration } from './runtime';
 import { sentryIntegration } from './sentry';
 import type { Integration } from './types';
@@ -22,6 +23,7 @@ export const INTEGRATIONS: readonly Integration[] = [
   undiciIntegration,
   pgIntegration,
   ioredisIntegration,
+  redisIntegration,
   expressIntegration,
   fastifyIntegration,
   koaIntegration,
