@@ -36,6 +36,17 @@ const CODE_TEXT: Record<string, string> = {
   WRONGPASS: 'authentication failed',
   NOAUTH: 'authentication required',
   LOADING: 'server is loading its data set',
+  // TLS: one side wants it and the other does not, or the certificate is not trusted.
+  PG_SSL_UNSUPPORTED: 'the client requires TLS and the server does not offer it',
+  PG_SSL_FAILED: 'the TLS connection could not be set up',
+  EPROTO: 'TLS handshake failed',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'TLS handshake failed: the server does not speak TLS',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server certificate is self-signed and not trusted',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the server certificate chain is not trusted',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server certificate is not trusted',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the server certificate is not trusted',
+  CERT_HAS_EXPIRED: 'the server certificate has expired',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'the server certificate does not name this host',
 };
 
 export function failureMessage(kind: HealthKind, error: unknown, timeoutMs: number): string {

@@ -45,10 +45,29 @@ export function pgProbe(Client: PgClientClass, params: PgConnectionParameters | 
         })(),
         timeoutMs,
       );
+    } catch (error) {
+      const code = pgErrorCode(error);
+      throw code === undefined ? error : Object.assign(new Error('PostgreSQL probe failed'), { code });
     } finally {
       closeQuietly();
     }
   };
+}
+
+/**
+ * pg's connection errors that carry no code, by their fixed text (pg/lib/connection.js), as codes
+ * the /health messages know. The text itself is never shown. Undefined: the error's own code, if
+ * any, stands.
+ */
+const CODELESS_PG_ERRORS: Record<string, string> = {
+  'The server does not support SSL connections': 'PG_SSL_UNSUPPORTED',
+  'There was an error establishing an SSL connection': 'PG_SSL_FAILED',
+};
+
+export function pgErrorCode(error: unknown): string | undefined {
+  if (typeof (error as { code?: unknown } | null)?.code === 'string') return undefined;
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && Object.hasOwn(CODELESS_PG_ERRORS, message) ? CODELESS_PG_ERRORS[message] : undefined;
 }
 
 /** The endpoint identity of a pg client's parameters, for de-duplication. */

@@ -15,6 +15,7 @@ import { koaIntegration } from './koa';
 import { nestjsIntegration } from './nestjs';
 import { openaiIntegration } from './openai';
 import { pgIntegration } from './pg';
+import { redisIntegration } from './redis';
 import { runtimeIntegration } from './runtime';
 import { sentryIntegration } from './sentry';
 import type { Integration } from './types';
@@ -25,6 +26,7 @@ export const INTEGRATIONS: readonly Integration[] = [
   undiciIntegration,
   pgIntegration,
   ioredisIntegration,
+  redisIntegration,
   expressIntegration,
   fastifyIntegration,
   koaIntegration,

@@ -156,19 +156,34 @@ export function bucketIndex(boundaries: readonly number[], value: number): numbe
 /** Every agent-aggregated instrument, collected at scrape time under the agent's scope. */
 export class AgentAggregates implements MetricProducer {
   private readonly instruments: Collectable[] = [];
+  private readonly byName = new Map<string, Collectable>();
 
   constructor(private readonly scopeName: string) {}
 
+  /**
+   * The counter of this name: made on first ask, the same one after (two integrations feeding one
+   * metric, ioredis and node-redis into `cache_operations_total`, must make one series set).
+   */
   counter(description: InstrumentDescription, labelNames: readonly string[]): LabelledCounter {
+    const existing = this.byName.get(description.name);
+    if (existing instanceof LabelledCounter) return existing;
     const counter = new LabelledCounter(description, labelNames);
-    this.instruments.push(counter);
+    this.add(description.name, counter);
     return counter;
   }
 
   histogram(description: InstrumentDescription, labelNames: readonly string[], boundaries: readonly number[]): LabelledHistogram {
+    const existing = this.byName.get(description.name);
+    if (existing instanceof LabelledHistogram) return existing;
     const histogram = new LabelledHistogram(description, labelNames, boundaries);
-    this.instruments.push(histogram);
+    this.add(description.name, histogram);
     return histogram;
+  }
+
+  private add(name: string, instrument: Collectable): void {
+    if (this.byName.has(name)) throw new Error(`metric ${name} is already another kind of instrument`);
+    this.byName.set(name, instrument);
+    this.instruments.push(instrument);
   }
 
   // The MetricProducer interface is async; nothing here waits.

@@ -57,6 +57,18 @@ describe('LabelledCounter', () => {
     expect(metric!.dataPoints.every((p) => p.value === 1)).toBe(true);
   });
 
+  it('is one instrument per name: two owners asking for it (ioredis, node-redis) add to the same series', async () => {
+    const aggregates = new AgentAggregates('test-scope');
+    const first = aggregates.counter({ name: 'cache_total', description: 'c' }, ['operation', 'result']);
+    const second = aggregates.counter({ name: 'cache_total', description: 'c' }, ['operation', 'result']);
+    first.add(1, ['GET', 'hit']);
+    second.add(2, ['GET', 'hit']);
+    const metrics = (await collect(aggregates)) as SumMetricData[];
+    expect(metrics).toHaveLength(1);
+    expect(metrics[0]!.dataPoints.map((p) => p.value)).toEqual([3]);
+    expect(() => aggregates.histogram({ name: 'cache_total', description: 'c' }, ['a'], BOUNDS)).toThrow(/another kind/);
+  });
+
   it('leaves out an instrument with nothing recorded, as the SDK does', async () => {
     const aggregates = new AgentAggregates('test-scope');
     aggregates.counter({ name: 'never', description: 'n' }, ['a']);

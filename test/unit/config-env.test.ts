@@ -525,7 +525,8 @@ describe('instrumentation lists', () => {
 
   it('OTEL_NODE_ENABLED_INSTRUMENTATIONS keeps only those named, with aliases', () => {
     expect(names({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,fetch' })).toEqual(['http', 'undici']);
-    expect(names({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'pg-pool, Redis' })).toEqual(['ioredis', 'pg']);
+    expect(names({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'pg-pool, Redis' })).toEqual(['pg', 'redis']);
+    expect(names({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'ioredis' })).toEqual(['ioredis']);
     expect(names({ OTEL_NODE_ENABLED_INSTRUMENTATIONS: '@opentelemetry/instrumentation-express' })).toEqual(['express']);
   });
 

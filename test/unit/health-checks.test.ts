@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { checkNames, failureMessage, overallStatus, passMessage, runCheck, type NamedCheck } from '../../src/health/checks';
 import type { Dependency } from '../../src/health/dependencies';
-import { POSTGRES_HEALTH } from '../../src/health/pg-probe';
+import { pgErrorCode, POSTGRES_HEALTH } from '../../src/health/pg-probe';
 import { REDIS_HEALTH } from '../../src/health/redis-probe';
 
 type DependencyKind = 'database' | 'redis';
@@ -237,5 +237,29 @@ describe('runCheck', () => {
     );
     expect(result.status).toBe('fail');
     expect(result.message).toBe('PostgreSQL did not answer within 30 ms');
+  });
+});
+
+describe('pg errors without a code', () => {
+  it("pg's fixed TLS texts become codes the messages know; the text itself is never shown", () => {
+    const noTls = new Error('The server does not support SSL connections');
+    expect(pgErrorCode(noTls)).toBe('PG_SSL_UNSUPPORTED');
+    expect(pgErrorCode(new Error('There was an error establishing an SSL connection'))).toBe('PG_SSL_FAILED');
+    expect(failureMessage(POSTGRES_HEALTH, { code: pgErrorCode(noTls) }, 1000)).toBe(
+      'PostgreSQL check failed: the client requires TLS and the server does not offer it (PG_SSL_UNSUPPORTED)',
+    );
+  });
+
+  it('leaves an error with its own code, and any other text, alone', () => {
+    expect(pgErrorCode(Object.assign(new Error('The server does not support SSL connections'), { code: 'X' }))).toBeUndefined();
+    expect(pgErrorCode(new Error('password authentication failed for user "bob"'))).toBeUndefined();
+    expect(pgErrorCode(undefined)).toBeUndefined();
+  });
+
+  it("Node's TLS codes longer than a generic code are named", () => {
+    expect(failureMessage(REDIS_HEALTH, { code: 'ERR_SSL_WRONG_VERSION_NUMBER' }, 1000)).toBe(
+      'Redis check failed: TLS handshake failed: the server does not speak TLS (ERR_SSL_WRONG_VERSION_NUMBER)',
+    );
+    expect(failureMessage(POSTGRES_HEALTH, { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }, 1000)).toMatch(/does not name this host/);
   });
 });

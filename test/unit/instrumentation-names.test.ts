@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { INSTRUMENTATION_NAMES, canonicalInstrumentationName, resolveInstrumentations } from '../../src/config/instrumentation-names';
 
-const CORE = ['http', 'undici', 'pg', 'ioredis', 'express', 'fastify', 'koa'];
+const CORE = ['http', 'undici', 'pg', 'ioredis', 'redis', 'express', 'fastify', 'koa'];
 const without = (...removed: string[]) => INSTRUMENTATION_NAMES.filter((n) => !removed.includes(n)).sort();
 
 describe('INSTRUMENTATION_NAMES', () => {
@@ -21,7 +21,7 @@ describe('canonicalInstrumentationName', () => {
     ['https', 'http'],
     ['fetch', 'undici'],
     ['pg-pool', 'pg'],
-    ['redis', 'ioredis'],
+    ['redis-4', 'redis'],
   ])('alias %s -> %s', (alias, name) => {
     expect(canonicalInstrumentationName(alias)).toBe(name);
   });
@@ -30,7 +30,9 @@ describe('canonicalInstrumentationName', () => {
     ['@opentelemetry/instrumentation-http', 'http'],
     ['@opentelemetry/instrumentation-pg', 'pg'],
     ['@opentelemetry/instrumentation-fetch', 'undici'],
-    ['@opentelemetry/instrumentation-redis', 'ioredis'],
+    ['@opentelemetry/instrumentation-redis', 'redis'],
+    ['@opentelemetry/instrumentation-redis-4', 'redis'],
+    ['@opentelemetry/instrumentation-ioredis', 'ioredis'],
     ['@opentelemetry/instrumentation-fastify', 'fastify'],
     ['@opentelemetry/instrumentation-koa', 'koa'],
   ])('the full upstream package name %s -> %s', (full, name) => {

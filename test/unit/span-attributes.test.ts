@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { hostName, pathOf, serverSpanName } from '../../src/http/request-facts';
 import { MAX_QUERY_TEXT, pgSpanAttributes, pgSpanName } from '../../src/instrumentations/pg/utils';
-import { redisSpanAttributes } from '../../src/instrumentations/ioredis/utils';
+import { redisSpanAttributes } from '../../src/instrumentations/redis-common/replies';
 
 describe('HTTP server span helpers', () => {
   it('names a span by method and route, or by method alone', () => {

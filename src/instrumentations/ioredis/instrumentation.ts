@@ -3,14 +3,14 @@
  * copy; each app command becomes a start and an end event on the channel (pipelines and MULTI go
  * through the same method). The command's own resolve/reject are wrapped, so the promise the app
  * holds is ioredis's own and its rejection behaviour is unchanged. Cache metrics, command spans
- * and the health checks' discovery are consumers (see integrations/ioredis.ts).
+ * and the health checks' discovery are consumers (see integrations/ioredis.ts and
+ * redis-common/consumers.ts, shared with node-redis).
  */
-import type { Span } from '@opentelemetry/api';
-import type { RedisEndpoint } from '../../health/redis-probe';
 import { reportOnce } from '../../lifecycle/guard';
 import { isAgentInternal } from '../../lifecycle/internal';
 import { claimPatch, onPackageLoad } from '../module-hooks';
-import { OperationChannel } from '../operation-channel';
+import type { OperationChannel } from '../operation-channel';
+import type { RedisOperation, RedisServer } from '../redis-common/operation';
 import { wrap } from '../wrap';
 
 const PATCHED = Symbol.for('@tutor/otel-agent.ioredis');
@@ -26,21 +26,10 @@ interface RedisCommand {
   [COUNTED]?: boolean;
 }
 
-export interface RedisClient {
-  options?: RedisEndpoint & { tls?: unknown; db?: number };
+interface IoredisClient {
+  /** ioredis keeps host, port, path, username, password, tls and db here: the server as is. */
+  options?: RedisServer;
   status?: string;
-}
-
-/** One command, from `sendCommand` until Redis answered it. */
-export interface RedisOperation {
-  readonly client: RedisClient;
-  /** The command name, upper case (`GET`). */
-  readonly operation: string;
-  readonly args: unknown[];
-  /** The reply, on success. */
-  reply?: unknown;
-  /** The command's span, kept here by the span consumer. */
-  span?: Span;
 }
 
 export function patchIoredis(commands: OperationChannel<RedisOperation>): void {
@@ -51,7 +40,7 @@ export function patchIoredis(commands: OperationChannel<RedisOperation>): void {
       proto,
       'sendCommand',
       (original) =>
-        function sendCommand(this: RedisClient, command: RedisCommand, ...rest: unknown[]) {
+        function sendCommand(this: IoredisClient, command: RedisCommand, ...rest: unknown[]) {
           // In status `connect` ioredis runs its own handshake (AUTH, SELECT, INFO, CLIENT SETINFO);
           // app commands sent then wait in the offline queue and come through here again once ready.
           if (!isAgentInternal(this) && this.status !== 'connect') {
@@ -67,13 +56,13 @@ export function patchIoredis(commands: OperationChannel<RedisOperation>): void {
   });
 }
 
-function observe(command: RedisCommand, client: RedisClient, commands: OperationChannel<RedisOperation>): void {
+function observe(command: RedisCommand, client: IoredisClient, commands: OperationChannel<RedisOperation>): void {
   if (!command || typeof command.name !== 'string' || command[COUNTED]) return;
   const resolve = command.resolve;
   const reject = command.reject;
   if (typeof resolve !== 'function' || typeof reject !== 'function') return;
   command[COUNTED] = true; // a command re-sent after a reconnect is counted once
-  const op: RedisOperation = { client, operation: command.name.toUpperCase(), args: command.args ?? [] };
+  const op: RedisOperation = { client, server: client.options, operation: command.name.toUpperCase(), args: command.args ?? [] };
   commands.start(op);
   let settled = false;
   const end = (error: unknown) => {

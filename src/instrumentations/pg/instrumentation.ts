@@ -5,6 +5,12 @@
  * event, each loaded copy a `events.modules` event. The DB metrics, the query spans and the health
  * checks' discovery are consumers (see integrations/pg.ts).
  *
+ * Two things happen on `pg.Pool` itself. A pool is published on `events.clients` when it is
+ * created, with the connection parameters pg computes for its clients (options, connection string,
+ * PG* variables), so /health probes its database before the app's first query. And a
+ * `pool.query` that fails before any client takes it (connection refused, TLS refused, pool
+ * timeout) never reaches `Client.query`: it is published as a failed query of its own.
+ *
  * When a consumer asks for it (spans), callbacks (the app's and a pool's `connect` callback) are
  * bound to the context they were passed in: pg calls them from its socket's data handler, and a
  * pool hands a released client to the next waiter from inside another request, so without the
@@ -17,7 +23,7 @@
 import { context, type Context, type Span } from '@opentelemetry/api';
 import type { PgClientClass, PgConnectionParameters } from '../../health/pg-probe';
 import { reportOnce } from '../../lifecycle/guard';
-import { isAgentInternal } from '../../lifecycle/internal';
+import { AGENT_INTERNAL, isAgentInternal } from '../../lifecycle/internal';
 import type { DbOperation } from '../../metrics/db-metrics';
 import { claimPatch, onPackageLoad } from '../module-hooks';
 import { EventChannel, OperationChannel } from '../operation-channel';
@@ -62,7 +68,16 @@ export function patchPg(events: PgEvents): void {
     const Client = (exports as { Client?: unknown } | undefined)?.Client as (AnyFunction & { prototype: object }) | undefined;
     if (typeof Client !== 'function' || !claimPatch(Client.prototype, PATCHED)) return;
     events.modules.publish(Client as unknown as PgClientClass);
-    if (events.queries.bindsCallerContext) bindPoolCallbacks((exports as { Pool?: unknown }).Pool);
+    const Pool = (exports as { Pool?: unknown }).Pool;
+    if (typeof Pool === 'function' && (Pool as { prototype?: unknown }).prototype) {
+      const pools = new PoolViews(Client as unknown as PgClientClass);
+      publishPoolCreation(Pool as PoolClass, (pool) => {
+        if (!events.clients.hasConsumers) return;
+        const view = pools.of(pool);
+        if (view) events.clients.publish(view);
+      });
+      patchPoolQueries((Pool as PoolClass).prototype, events.queries, pools);
+    }
 
     wrap(
       Client.prototype,
@@ -131,23 +146,126 @@ function runQuery(
   return result;
 }
 
+interface PgPoolInstance {
+  options?: Record<string, unknown>;
+  Client?: unknown;
+}
+
+type PoolClass = (new (...args: unknown[]) => PgPoolInstance) & { prototype: object };
+
 /**
- * pg-pool calls a `connect` callback when a client is free, from inside whatever released it:
- * bind it to the caller's context. The promise form needs nothing (await restores the context).
+ * What a pool stands for, as a client: the connection parameters pg computes for the pool's
+ * clients, read from a client that is made and never connected (pg's own rules: options,
+ * connection string, PG* variables, defaults). Only for pools of this pg's Client class.
  */
-function bindPoolCallbacks(Pool: unknown): void {
-  const proto = typeof Pool === 'function' ? (Pool as { prototype?: object }).prototype : undefined;
-  if (!proto) return;
+class PoolViews {
+  private readonly views = new WeakMap<object, PgClientInstance | null>();
+
+  constructor(private readonly Client: PgClientClass) {}
+
+  of(pool: PgPoolInstance): PgClientInstance | undefined {
+    let view = this.views.get(pool);
+    if (view === undefined) {
+      view = null;
+      if (pool.Client === this.Client) {
+        const unconnected = new this.Client(pool.options ?? {}) as unknown as PgClientInstance;
+        (unconnected as unknown as Record<symbol, boolean>)[AGENT_INTERNAL] = true;
+        view = { connectionParameters: unconnected.connectionParameters, constructor: this.Client };
+      }
+      this.views.set(pool, view);
+    }
+    return view ?? undefined;
+  }
+}
+
+/**
+ * Calls `created` with each new `pg.Pool`. pg's Pool (`BoundPool`) is a class whose constructor
+ * only calls pg-pool's; a class placed between the two runs after pg-pool's constructor, for
+ * every way the app reaches the class (`pg.Pool`, ESM `import { Pool }`, a subclass of its own).
+ */
+function publishPoolCreation(Pool: PoolClass, created: (pool: PgPoolInstance) => void): void {
+  const Base = Object.getPrototypeOf(Pool) as unknown;
+  if (typeof Base !== 'function' || Base === Function.prototype) return;
+  const PoolBase = Base as new (...args: unknown[]) => PgPoolInstance;
+  class PublishedPool extends PoolBase {
+    constructor(...args: unknown[]) {
+      super(...args);
+      try {
+        created(this);
+      } catch (error) {
+        reportOnce('pg pool discovery', error);
+      }
+    }
+  }
+  Object.defineProperty(PublishedPool, 'name', { value: PoolBase.name });
+  Object.setPrototypeOf(Pool, PublishedPool);
+  Object.setPrototypeOf(Pool.prototype, PublishedPool.prototype);
+}
+
+/**
+ * `pool.query` checks out a client with `pool.connect` (synchronously, from inside `query`) and
+ * runs the query on it. When the checkout fails, no `Client.query` happens: the failure is
+ * published here as the query's end, timed from the app's call. A checkout that succeeds leaves
+ * the query to the Client patch, which times it as for any client.
+ *
+ * With spans on, a `connect` callback is also bound to the caller's context: pg-pool calls it
+ * when a client is free, from inside whatever released it. The promise form needs nothing (await
+ * restores the context).
+ */
+function patchPoolQueries(proto: object, queries: OperationChannel<PgQuery>, pools: PoolViews): void {
+  /** The app's `pool.query` on the stack, for the checkout it makes synchronously. */
+  let querying: { pool: PgPoolInstance; text: unknown; startedAt: number } | undefined;
+  wrap(
+    proto,
+    'query',
+    (original) =>
+      function query(this: PgPoolInstance, ...args: unknown[]) {
+        if (!queries.hasConsumers || isAgentInternal(this)) return original.apply(this, args);
+        const previous = querying;
+        querying = { pool: this, text: queryText(args[0]), startedAt: performance.now() };
+        try {
+          return original.apply(this, args);
+        } finally {
+          querying = previous;
+        }
+      },
+  );
   wrap(
     proto,
     'connect',
     (original) =>
       function connect(this: unknown, callback?: unknown) {
+        const pending = querying;
+        querying = undefined;
         // eslint-disable-next-line prefer-rest-params -- pass pg-pool exactly the arguments it was given
         if (typeof callback !== 'function') return original.apply(this, arguments as unknown as unknown[]);
-        return original.call(this, context.bind(context.active(), callback as AnyFunction));
+        let handler = callback as AnyFunction;
+        if (pending) {
+          const appCallback = handler;
+          handler = function checkedOut(this: unknown, error: unknown, ...rest: unknown[]) {
+            if (error) publishFailedCheckout(queries, pools, pending, error);
+            return appCallback.call(this, error, ...rest);
+          };
+        }
+        return original.call(this, queries.bindsCallerContext ? context.bind(context.active(), handler) : handler);
       },
   );
+}
+
+function publishFailedCheckout(
+  queries: OperationChannel<PgQuery>,
+  pools: PoolViews,
+  pending: { pool: PgPoolInstance; text: unknown; startedAt: number },
+  error: unknown,
+): void {
+  try {
+    const client = pools.of(pending.pool) ?? { constructor: undefined as unknown as PgClientClass };
+    const op: PgQuery = { client, text: pending.text, operation: sqlOperation(pending.text), startedAt: pending.startedAt };
+    queries.start(op);
+    queries.end(op, error);
+  } catch (internal) {
+    reportOnce('pg pool query timing', internal);
+  }
 }
 
 /**

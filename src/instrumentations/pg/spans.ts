@@ -9,7 +9,8 @@ export function tracePgQueries(queries: OperationChannel<PgQuery>, tracer: Trace
     {
       start(op) {
         const params = op.client.connectionParameters;
-        const span = tracer.startSpan(pgSpanName(op.operation, params?.database), { kind: SpanKind.CLIENT });
+        // From the app's call: a pool query that failed to check out a client is published when it failed.
+        const span = tracer.startSpan(pgSpanName(op.operation, params?.database), { kind: SpanKind.CLIENT, startTime: op.startedAt });
         if (span.isRecording()) span.setAttributes(pgSpanAttributes(params, op.text, op.operation));
         op.span = span;
       },

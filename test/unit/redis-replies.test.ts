@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { classifyReply, isCacheRead } from '../../src/instrumentations/ioredis/utils';
+import { classifyReply, isCacheRead } from '../../src/instrumentations/redis-common/replies';
 
 const ok = [{ result: 'ok', count: 1 }];
 const hit = (count = 1) => ({ result: 'hit', count });
@@ -38,6 +38,12 @@ describe('classifyReply', () => {
     it('HGETALL of a missing hash (empty array) is a miss, of a hash a hit', () => {
       expect(classifyReply('HGETALL', ['h'], [], false)).toEqual([miss()]);
       expect(classifyReply('HGETALL', ['h'], ['f', 'v'], false)).toEqual([hit()]);
+    });
+    it('HGETALL as a RESP3 map (node-redis with RESP 3): empty is a miss, whichever type mapping', () => {
+      expect(classifyReply('HGETALL', ['h'], {}, false)).toEqual([miss()]);
+      expect(classifyReply('HGETALL', ['h'], new Map(), false)).toEqual([miss()]);
+      expect(classifyReply('HGETALL', ['h'], { f: 'v' }, false)).toEqual([hit()]);
+      expect(classifyReply('HGETALL', ['h'], new Map([['f', 'v']]), false)).toEqual([hit()]);
     });
     it('SMEMBERS of an empty set is a miss', () => {
       expect(classifyReply('SMEMBERS', ['s'], [], false)).toEqual([miss()]);

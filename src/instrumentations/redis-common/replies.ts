@@ -1,6 +1,7 @@
 /**
- * Pure classification of Redis replies into cache hits and misses. Reads count per key: an MGET
- * of 3 keys with one found is 1 hit and 2 misses. Everything else is ok or error.
+ * Pure classification of Redis replies into cache hits and misses, shared by the ioredis and
+ * node-redis patches (both hand over the raw reply). Reads count per key: an MGET of 3 keys with
+ * one found is 1 hit and 2 misses. Everything else is ok or error.
  */
 import type { CacheResult } from '../../metrics/cache-metrics';
 
@@ -23,6 +24,9 @@ export function isCacheRead(command: string): boolean {
 function isEmpty(reply: unknown): boolean {
   if (reply === null || reply === undefined) return true;
   if (Array.isArray(reply)) return reply.length === 0;
+  // RESP3 maps and sets (node-redis with RESP 3): a Map, Set or plain object, by type mapping.
+  if (reply instanceof Map || reply instanceof Set) return reply.size === 0;
+  if (typeof reply === 'object' && Object.getPrototypeOf(reply) === Object.prototype) return Object.keys(reply).length === 0;
   return false;
 }
 

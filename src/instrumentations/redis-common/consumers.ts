@@ -1,14 +1,14 @@
 /**
- * The consumers of the ioredis patch's command events: cache metrics, command spans, and the
- * Redis servers the health checks probe.
+ * The consumers of a Redis patch's command events (ioredis and node-redis alike): cache metrics,
+ * command spans, and the Redis servers the health checks probe.
  */
 import { context, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import type { DependencyRegistry } from '../../health/dependencies';
-import { REDIS_HEALTH, redisKey, redisProbe, type RedisEndpoint } from '../../health/redis-probe';
+import { REDIS_HEALTH, redisKey, redisProbe } from '../../health/redis-probe';
 import type { CacheMetrics } from '../../metrics/cache-metrics';
-import type { OperationChannel } from '../operation-channel';
-import type { RedisClient, RedisOperation } from './instrumentation';
-import { classifyReply, redisSpanAttributes } from './utils';
+import type { EventChannel, OperationChannel } from '../operation-channel';
+import type { RedisOperation, RedisServer } from './operation';
+import { classifyReply, redisSpanAttributes } from './replies';
 
 /** `cache_operations_total`: reads as hit or miss (per key for multi-key reads), the rest ok or error. */
 export function meterRedisCommands(commands: OperationChannel<RedisOperation>, metrics: CacheMetrics): void {
@@ -30,7 +30,7 @@ export function traceRedisCommands(commands: OperationChannel<RedisOperation>, t
       if (trace.getSpan(parent) === undefined) return;
       // Named by the command as db.operation.name and the cache metrics spell it (`GET`).
       const span = tracer.startSpan(op.operation, { kind: SpanKind.CLIENT }, parent);
-      if (span.isRecording()) span.setAttributes(redisSpanAttributes(op.operation, op.client.options));
+      if (span.isRecording()) span.setAttributes(redisSpanAttributes(op.operation, op.server));
       op.span = span;
     },
     end({ span }, error) {
@@ -44,30 +44,28 @@ export function traceRedisCommands(commands: OperationChannel<RedisOperation>, t
   });
 }
 
-/** Registers each Redis server the app's clients talk to, once per client (then it costs one WeakSet lookup per command). */
-export function discoverRedisServers(commands: OperationChannel<RedisOperation>, dependencies: DependencyRegistry): void {
+/**
+ * Registers each Redis server the app's clients talk to: from each client's first command (then
+ * it costs one WeakSet lookup per command), and from `servers` when the patch sees a client
+ * connect before any command.
+ */
+export function discoverRedisServers(
+  dependencies: DependencyRegistry,
+  commands: OperationChannel<RedisOperation>,
+  servers?: EventChannel<RedisServer>,
+): void {
   const noted = new WeakSet<object>();
   commands.subscribe({
-    start({ client }) {
+    start({ client, server }) {
       if (noted.has(client)) return;
       noted.add(client);
-      const endpoint = endpointOf(client);
-      if (!endpoint) return;
-      const key = redisKey(endpoint);
-      if (!dependencies.has(REDIS_HEALTH.kind, key)) dependencies.add({ kind: REDIS_HEALTH, key, probe: redisProbe(endpoint) });
+      if (server) addRedisServer(dependencies, server);
     },
   });
+  servers?.subscribe((server) => addRedisServer(dependencies, server));
 }
 
-function endpointOf(client: RedisClient): RedisEndpoint | undefined {
-  const options = client.options;
-  if (!options) return undefined;
-  return {
-    host: options.host,
-    port: options.port,
-    path: options.path,
-    username: options.username,
-    password: options.password,
-    tls: options.tls ? (options.tls as RedisEndpoint['tls']) : false,
-  };
+function addRedisServer(dependencies: DependencyRegistry, server: RedisServer): void {
+  const key = redisKey(server);
+  if (!dependencies.has(REDIS_HEALTH.kind, key)) dependencies.add({ kind: REDIS_HEALTH, key, probe: redisProbe(server) });
 }
