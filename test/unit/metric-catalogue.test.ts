@@ -25,6 +25,7 @@ import { HttpServerMetrics } from '../../src/metrics/http-metrics';
 import { createMetricsPipeline } from '../../src/metrics/provider';
 import { registerRuntimeMetrics } from '../../src/metrics/runtime-metrics';
 import { SentryMetrics } from '../../src/sentry/metrics';
+import { parseFamilies } from '../helpers/prometheus-text';
 
 const ROOT = path.join(__dirname, '..', '..');
 const SRC = path.join(ROOT, 'src');
@@ -33,6 +34,17 @@ const DOC_FILE = path.join(ROOT, 'docs', 'metrics.md');
 
 const PROMETHEUS_METRIC_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/; // the exporter's output never needs the `:` of recording rules
 const PROMETHEUS_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * Gauges whose names end in `_total`: prom-client's counts of live handles, pending requests and
+ * active resources, which the Node.js dashboards query under these names. The exporter adds
+ * `_total` only to monotonic sums and leaves these names as they are.
+ */
+const TOTAL_GAUGES = new Set<string>([
+  CATALOGUE.nodejsActiveHandlesTotal.name,
+  CATALOGUE.nodejsActiveRequestsTotal.name,
+  CATALOGUE.nodejsActiveResourcesTotal.name,
+]);
 
 /** Every name a metric goes by in src/: the Prometheus family and, when different, the instrument. */
 const ALL_NAMES = METRICS.flatMap((m) => (m.instrument ? [m.name, m.instrument] : [m.name]));
@@ -80,6 +92,7 @@ describe('metric catalogue: names', () => {
     expect(m.name).toMatch(PROMETHEUS_METRIC_NAME);
     expect(m.name.startsWith('__')).toBe(false);
     if (m.type === 'counter') expect(m.name).toMatch(/_total$/);
+    else if (TOTAL_GAUGES.has(m.name)) expect(m.type).toBe('gauge');
     else expect(m.name).not.toMatch(/_(total|bucket|count|sum|created)$/);
   });
 
@@ -140,39 +153,6 @@ describe('metric catalogue: one module owns each name', () => {
   });
 });
 
-interface Family {
-  help?: string;
-  type?: string;
-  unit?: string;
-  labels: Set<string>;
-}
-
-function parseScrape(text: string): Map<string, Family> {
-  const families = new Map<string, Family>();
-  const family = (name: string): Family => {
-    let f = families.get(name);
-    if (!f) families.set(name, (f = { labels: new Set() }));
-    return f;
-  };
-  for (const line of text.split('\n')) {
-    const meta = /^# (HELP|TYPE|UNIT) (\S+) ?(.*)$/.exec(line);
-    if (meta) {
-      const f = family(meta[2] as string);
-      const key = (meta[1] as string).toLowerCase() as 'help' | 'type' | 'unit';
-      f[key] = meta[3];
-      continue;
-    }
-    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? /.exec(line);
-    if (!sample) continue;
-    const name = sample[1] as string;
-    const owner = families.has(name) ? name : name.replace(/_(bucket|sum|count)$/, '');
-    for (const [, label] of (sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="(?:[^"\\]|\\.)*"/g)) {
-      if (label !== 'service' && label !== 'le') family(owner).labels.add(label as string);
-    }
-  }
-  return families;
-}
-
 function scrape(pipeline: ReturnType<typeof createMetricsPipeline>): Promise<string> {
   return new Promise((resolve) => {
     const response = { statusCode: 0, setHeader: () => undefined, end: (text: string) => resolve(text) };
@@ -180,8 +160,17 @@ function scrape(pipeline: ReturnType<typeof createMetricsPipeline>): Promise<str
   });
 }
 
-/** Families that appear only where the machine provides them. */
-const CONDITIONAL = new Set<string>([CATALOGUE.processMemoryLimit.name, CATALOGUE.nodejsGcDuration.name]);
+/**
+ * Families that appear only where the machine provides them: a cgroup memory limit, a GC so far,
+ * a libuv request pending at the scrape, and /proc (Linux).
+ */
+const LINUX_ONLY = [CATALOGUE.processVirtualMemory, CATALOGUE.processHeap, CATALOGUE.processOpenFds, CATALOGUE.processMaxFds].map((m) => m.name);
+const CONDITIONAL = new Set<string>([
+  CATALOGUE.processMemoryLimit.name,
+  CATALOGUE.nodejsGcDuration.name,
+  CATALOGUE.nodejsActiveRequests.name,
+  ...(process.platform === 'linux' ? [] : LINUX_ONLY),
+]);
 
 describe('metric catalogue: what the owner modules emit', () => {
   it('every family on /metrics is in the catalogue with its HELP, TYPE, UNIT and labels, and every entry is emitted', async () => {
@@ -227,7 +216,7 @@ describe('metric catalogue: what the owner modules emit', () => {
       sentry.eventsDropped('network_error');
       sentry.spansDropped('queue_overflow');
 
-      const families = parseScrape(await scrape(pipeline));
+      const families = parseFamilies(await scrape(pipeline));
       const byName = new Map(METRICS.map((m) => [m.name, m]));
       const problems: string[] = [];
       for (const [name, f] of families) {
