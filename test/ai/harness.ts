@@ -10,7 +10,7 @@ import { LlmServer } from '../helpers/llm-server';
 import { total, type Sample } from '../helpers/prometheus-text';
 
 export interface ActionSpec {
-  sdk: 'openai' | 'openai-v4' | 'openai-v5' | 'openai-v7' | 'anthropic' | 'anthropic-v0' | 'fetch' | 'vercel-openai' | 'vercel-anthropic';
+  sdk: 'openai' | 'openai-v4' | 'openai-v5' | 'openai-v6' | 'anthropic' | 'anthropic-v0' | 'fetch' | 'vercel-openai' | 'vercel-anthropic';
   op?: 'chat' | 'completions' | 'responses' | 'embeddings';
   model: string;
   stream?: boolean;

@@ -6,7 +6,10 @@
  * and a stream the app leaves early. The `model` label is the model the app asked for, never the
  * dated one that answered.
  */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO } from '../helpers/agent-process';
 import { answeringModel, USAGE } from '../helpers/llm-server';
 import { select } from '../helpers/prometheus-text';
 import { AiHarness, type ActionSpec } from './harness';
@@ -18,7 +21,7 @@ const A = USAGE.anthropic;
 beforeAll(async () => {
   await h.start('ai-matrix-app.mjs', {
     bare: true,
-    env: { TUTOR_OTEL_AI_PACKAGE_ALIASES: 'openai-v4,openai-v5,openai-v7,anthropic-v0' },
+    env: { TUTOR_OTEL_AI_PACKAGE_ALIASES: 'openai-v4,openai-v5,openai-v6,anthropic-v0' },
   });
 });
 
@@ -31,6 +34,11 @@ async function both(spec: ActionSpec) {
   return { withAgent, without };
 }
 
+/** The version of the package the app imports under `name` (an npm alias or the real name). */
+function installedVersion(name: string): string {
+  return (JSON.parse(readFileSync(path.join(REPO, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 /** No series anywhere carries the dated model the server answered with. */
 function expectNoDatedModel(samples: { labels: Record<string, string> }[], model: string, anthropic = false): void {
   const dated = answeringModel(model, anthropic);
@@ -40,14 +48,18 @@ function expectNoDatedModel(samples: { labels: Record<string, string> }[], model
 const OPENAI_MAJORS = [
   ['openai 4', 'openai-v4', '4.'],
   ['openai 5', 'openai-v5', '5.'],
-  ['openai 6', 'openai', '6.'],
-  ['openai 7', 'openai-v7', '7.'],
+  ['openai 6', 'openai-v6', '6.'],
+  ['openai 7', 'openai', '7.'],
 ] as const;
 
-for (const [title, sdk] of OPENAI_MAJORS) {
+for (const [title, sdk, major] of OPENAI_MAJORS) {
   describe(title, () => {
     const model = 'gpt-4o-mini';
     const chat = { provider: 'openai', model, operation: 'chat' };
+
+    it(`is the real openai package at ${major}x`, () => {
+      expect(installedVersion(sdk).startsWith(major)).toBe(true);
+    });
 
     it('JSON: one generation and one attempt under the asked-for model, tokens, no time to first token', async () => {
       let result!: Awaited<ReturnType<typeof both>>;
@@ -122,15 +134,19 @@ for (const [title, sdk] of OPENAI_MAJORS) {
 }
 
 const ANTHROPIC_MAJORS = [
-  ['@anthropic-ai/sdk 0', 'anthropic-v0'],
-  ['@anthropic-ai/sdk 1', 'anthropic'],
+  ['@anthropic-ai/sdk 0', 'anthropic-v0', 'anthropic-v0', '0.'],
+  ['@anthropic-ai/sdk 1', 'anthropic', '@anthropic-ai/sdk', '1.'],
 ] as const;
 
-for (const [title, sdk] of ANTHROPIC_MAJORS) {
+for (const [title, sdk, installed, major] of ANTHROPIC_MAJORS) {
   describe(title, () => {
     const model = 'claude-sonnet-4';
     const claude = { provider: 'anthropic', model, operation: 'chat' };
     const input = A.input + A.cacheRead + A.cacheWrite;
+
+    it(`is the real @anthropic-ai/sdk package at ${major}x`, () => {
+      expect(installedVersion(installed).startsWith(major)).toBe(true);
+    });
 
     it('JSON: one generation and one attempt under the asked-for model, tokens', async () => {
       let result!: Awaited<ReturnType<typeof both>>;

@@ -2,7 +2,7 @@
  * An SDK major the agent does not know is not hooked: one warning names the package and its
  * version (read from its package.json), and its calls to a known AI host are counted once, from
  * fetch, instead of mislabelled by hooks written for other majors. The "future" openai is a
- * package whose package.json says `openai` 99.0.0 and whose code is openai 7's (so its client has
+ * package whose package.json says `openai` 99.0.0 and whose code is openai 6's (so its client has
  * the methods the hooks would look for: only the version keeps them off).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,8 +24,8 @@ beforeAll(async () => {
   const pkg = path.join(dir, 'node_modules', 'openai');
   mkdirSync(pkg, { recursive: true });
   writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'openai', version: '99.0.0', main: 'index.js' }));
-  writeFileSync(path.join(pkg, 'index.js'), `module.exports = require(${JSON.stringify(path.join(REPO, 'node_modules', 'openai-v7'))});\n`);
-  // No aliases: the real openai-v7 folder the fake one loads is not a package the agent hooks.
+  writeFileSync(path.join(pkg, 'index.js'), `module.exports = require(${JSON.stringify(path.join(REPO, 'node_modules', 'openai-v6'))});\n`);
+  // No aliases: the real openai-v6 folder the fake one loads is not a package the agent hooks.
   await h.start('ai-future-sdk-app.cjs', { bare: true, env: { AI_FUTURE_SDK_DIR: dir, TUTOR_OTEL_AI_PACKAGE_ALIASES: undefined } });
 });
 
