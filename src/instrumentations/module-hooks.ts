@@ -39,17 +39,17 @@ export function installEsmHook(packages: string[]): EsmHookMode {
 
 /**
  * Calls `patch` once per loaded copy of a package with its CommonJS exports object (the
- * `default` export when it comes through ESM) and the package's directory. The patch must be
- * idempotent: a package imported from ESM may be seen by both hooks.
+ * `default` export when it comes through ESM) and the package's folder, when the hook knows it.
+ * The patch must be idempotent: a package imported from ESM may be seen by both hooks.
  */
-export function onPackageLoad(packages: string[], where: string, patch: (exports: unknown, baseDir: string | undefined) => void): void {
+export function onPackageLoad(packages: string[], where: string, patch: (exports: unknown, packageDir: string | undefined) => void): void {
   const safePatch = guard(where, patch);
-  new RequireHook(packages, { internals: false }, (exports, _name, baseDir) => {
-    safePatch(exports, baseDir);
+  new RequireHook(packages, { internals: false }, (exports, _name, basedir) => {
+    safePatch(exports, basedir);
     return exports;
   });
   new ImportHook(packages, { internals: false }, (namespace, _name, baseDir) => {
-    safePatch((namespace as { default?: unknown }).default ?? namespace, baseDir || undefined);
+    safePatch((namespace as { default?: unknown }).default ?? namespace, typeof baseDir === 'string' ? baseDir : undefined);
   });
 }
 

@@ -10,7 +10,7 @@ import { LlmServer } from '../helpers/llm-server';
 import { total, type Sample } from '../helpers/prometheus-text';
 
 export interface ActionSpec {
-  sdk: 'openai' | 'openai-v4' | 'anthropic' | 'fetch';
+  sdk: 'openai' | 'openai-v4' | 'openai-v5' | 'openai-v6' | 'anthropic' | 'anthropic-v0' | 'fetch' | 'vercel-openai' | 'vercel-anthropic';
   op?: 'chat' | 'completions' | 'responses' | 'embeddings';
   model: string;
   stream?: boolean;
@@ -88,9 +88,11 @@ export class AiHarness {
   }
 
   spec(spec: ActionSpec): ActionSpec & { key: string; baseURL: string } {
-    const server = spec.server ?? (spec.sdk === 'anthropic' ? 'anthropic' : 'openai');
+    const server = spec.server ?? (spec.sdk.includes('anthropic') ? 'anthropic' : 'openai');
     const base = server === 'anthropic' ? this.anthropic.url : this.openai.url;
-    return { ...spec, key: this.key(), baseURL: spec.baseURL ?? (spec.sdk === 'anthropic' || spec.sdk === 'fetch' ? base : `${base}/v1`) };
+    // The Anthropic SDK adds `/v1` itself; the OpenAI SDKs and Vercel's providers take it in the base URL.
+    const bare = spec.sdk === 'anthropic' || spec.sdk === 'anthropic-v0' || spec.sdk === 'fetch';
+    return { ...spec, key: this.key(), baseURL: spec.baseURL ?? (bare ? base : `${base}/v1`) };
   }
 
   /** Runs one action in the app with the agent, inside a request to `route`. */

@@ -1,5 +1,5 @@
 /**
- * An ESM app using the real `openai` 6 SDK against a local OpenAI-compatible API, preloaded with
+ * An ESM app using the real `openai` 7 SDK (the current release) against a local OpenAI-compatible API, preloaded with
  * the agent: exact generation, attempt, token and cost counts, and what the app gets back compared
  * with the same app run without the agent.
  */
@@ -29,7 +29,7 @@ async function both(spec: ActionSpec) {
 
 const chat = { provider: 'openai', model: 'gpt-4o-mini', operation: 'chat' };
 
-describe('openai 6 chat completions', () => {
+describe('openai 7 chat completions', () => {
   it('counts one generation, one attempt, tokens with their cached and reasoning parts, cost and route', async () => {
     let result!: Awaited<ReturnType<typeof both>>;
     const d = await h.delta(async () => {

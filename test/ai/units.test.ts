@@ -11,6 +11,7 @@ import { parseHosts, parseProviders, readAiConfig } from '../../src/ai/config';
 import { parsePackageNames } from '../../src/config/parse';
 import { HostList, hostAddress, httpEndpoint, normalizeModel, ProviderMap, sdkEndpoint } from '../../src/ai/endpoints';
 import { shouldAddUsage, stripAddedUsage, withIncludeUsage, type UsageRequest } from '../../src/ai/sdk/request-rewrite';
+import { KNOWN_SDK_MAJORS, sdkVerdict } from '../../src/ai/sdk/versions';
 import { SHIPPED_PRICES } from '../../src/ai/prices';
 import { foldDateSuffix, mergePriceTables, Pricer, readPriceFile, validatePriceTable } from '../../src/ai/pricing';
 import { SseParser, TopLevelScanner, type SseEvent } from '../../src/ai/stream-parsers';
@@ -336,5 +337,38 @@ describe('variables', () => {
     expect(config.modelLimit).toBe(50);
     expect(config.semconvMetrics).toBe(false);
     expect(config.captureContentChars).toBeGreaterThan(0);
+  });
+});
+
+describe('SDK version gate', () => {
+  it('hooks the tested majors, by the name in package.json (an npm alias keeps it)', () => {
+    for (const version of ['4.104.0', '5.23.2', '6.49.0', '7.59.0', '7.0.0-beta.1']) expect(sdkVerdict('openai', version)).toEqual({ hook: true });
+    for (const version of ['0.137.0', '1.14.0']) expect(sdkVerdict('@anthropic-ai/sdk', version)).toEqual({ hook: true });
+    expect(KNOWN_SDK_MAJORS.openai).toEqual([4, 5, 6, 7]);
+  });
+
+  it('leaves any other major alone, with a warning naming the package and version', () => {
+    for (const [name, version] of [
+      ['openai', '3.3.0'],
+      ['openai', '8.0.0'],
+      ['openai', '99.0.0'],
+      ['@anthropic-ai/sdk', '2.0.0'],
+    ]) {
+      const verdict = sdkVerdict(name, version);
+      expect(verdict.hook).toBe(false);
+      expect(verdict.hook === false && verdict.warning).toContain(`${name} ${version} is a major version the agent does not know`);
+    }
+    const verdict = sdkVerdict('openai', '8.1.0');
+    expect(verdict.hook === false && verdict.warning).toContain('(it knows openai 4.x, 5.x, 6.x, 7.x)');
+  });
+
+  it('leaves alone a package with no readable version, or one that is not an AI SDK', () => {
+    expect(sdkVerdict('openai', undefined)).toMatchObject({ hook: false, warning: expect.stringContaining('openai (no version)') });
+    expect(sdkVerdict('openai', 'latest')).toMatchObject({ hook: false });
+    expect(sdkVerdict(undefined, undefined)).toMatchObject({ hook: false, warning: expect.stringContaining('(no name) (no version) is not an AI SDK') });
+    expect(sdkVerdict('left-pad', '1.3.0')).toMatchObject({ hook: false, warning: expect.stringContaining('left-pad 1.3.0 is not an AI SDK') });
+    expect(sdkVerdict('toString', '1.0.0')).toMatchObject({ hook: false });
+    const long = sdkVerdict('x'.repeat(500), '1.0.0');
+    expect(long.hook === false && long.warning.length).toBeLessThan(250);
   });
 });

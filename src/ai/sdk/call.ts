@@ -50,13 +50,31 @@ function addressOf(client: SdkClient): HostAddress | undefined {
   return address;
 }
 
-/** The call `post(path, options)` starts, with its Generation; undefined when the path is not a generation. */
+/** What the options of `post` say about the request: the params (body), the model asked for, streamed or not. */
+interface RequestFacts {
+  params: Json | undefined;
+  model: string | undefined;
+  stream: boolean;
+}
+
+function requestFacts(options: unknown): RequestFacts {
+  const opts = isObject(options) && !isPromiseLike(options) ? options : undefined;
+  const params = opts && isObject(opts.body) ? opts.body : undefined;
+  return { params, model: normalizeModel(params?.model), stream: opts?.stream === true || params?.stream === true };
+}
+
+/**
+ * The call `post(path, options)` starts, with its Generation; undefined when the path is not a
+ * generation. openai 4 to 6 pass the options themselves; openai 7 passes a promise of them, which
+ * the call reads when it resolves (before the SDK's own `makeRequest`, which awaits the same
+ * promise, builds the request: the model, the stream flag and the params are known by the first
+ * attempt).
+ */
 export function startSdkCall(client: SdkClient, path: unknown, options: unknown, hooks: SdkHooks): SdkCall | undefined {
   const endpoint = sdkEndpoint(path);
   if (!endpoint) return undefined;
   if (endpoint.protocol === 'openai' ? !hooks.config.openai : !hooks.config.anthropic) return undefined;
-  const opts = isObject(options) && !isPromiseLike(options) ? options : undefined;
-  const params = opts && isObject(opts.body) ? opts.body : undefined;
+  const facts = requestFacts(options);
   const address = addressOf(client);
   const provider = (address && hooks.providers.lookup(address)) ?? `${endpoint.protocol}_compatible`;
   // Anthropic's SDK makes its own span for each call unless told not to: one span is enough.
@@ -64,22 +82,15 @@ export function startSdkCall(client: SdkClient, path: unknown, options: unknown,
   const generation = new Generation(hooks.runtime, {
     endpoint,
     provider,
-    requestModel: normalizeModel(params?.model),
-    stream: opts?.stream === true || params?.stream === true,
+    requestModel: facts.model,
+    stream: facts.stream,
     server: address,
     span: ownSpan,
   });
-  if (hooks.runtime.captureContentChars > 0 && params) {
-    const input = params.messages ?? params.input ?? params.prompt;
-    if (input !== undefined) {
-      try {
-        generation.noteInputContent(JSON.stringify(input));
-      } catch {
-        // not serialisable: not captured
-      }
-    }
-  }
-  return new SdkCall(client, generation, endpoint, params, hooks);
+  const call = new SdkCall(client, generation, endpoint, hooks);
+  if (isPromiseLike(options)) call.awaitOptions(options as PromiseLike<unknown>);
+  else call.noteRequest(facts);
+  return call;
 }
 
 function statusOf(response: unknown): number | undefined {
@@ -140,13 +151,47 @@ export class SdkCall implements ReadObserver, StreamObserver {
   /** How the body of the latest attempt ended, when the app reads it raw. */
   private rawEnd: 'done' | { error: unknown } | undefined;
 
+  /** The params the app passed (the request body), once known. */
+  private params: Json | undefined;
+
   constructor(
     readonly client: SdkClient,
     readonly generation: Generation,
     private readonly endpoint: Endpoint,
-    private readonly params: Json | undefined,
     private readonly hooks: SdkHooks,
   ) {}
+
+  /** What the request asks for: its params, and (if not known at the start) its model and stream flag. */
+  noteRequest(facts: RequestFacts): void {
+    this.params = facts.params;
+    this.generation.noteRequestModel(facts.model);
+    if (facts.stream) this.generation.stream = true;
+    const params = facts.params;
+    if (this.hooks.runtime.captureContentChars > 0 && params) {
+      const input = params.messages ?? params.input ?? params.prompt;
+      if (input !== undefined) {
+        try {
+          this.generation.noteInputContent(JSON.stringify(input));
+        } catch {
+          // not serialisable: not captured
+        }
+      }
+    }
+  }
+
+  /** The options arrive as a promise (openai 7): read them when it resolves; its rejection stays the SDK's. */
+  awaitOptions(options: PromiseLike<unknown>): void {
+    options.then(
+      (resolved) => {
+        try {
+          this.noteRequest(requestFacts(resolved));
+        } catch (error) {
+          reportOnce('AI SDK call start', error);
+        }
+      },
+      () => undefined,
+    );
+  }
 
   private reached(phase: CallPhase): boolean {
     return PHASE_ORDER.indexOf(this.phase) >= PHASE_ORDER.indexOf(phase);

@@ -1,6 +1,7 @@
 /**
- * Hooks the `openai` (v4 to v6) and `@anthropic-ai/sdk` clients. Both are generated from the same
- * template: a client class whose `post(path, options)` starts every API call, `makeRequest` runs
+ * Hooks the `openai` and `@anthropic-ai/sdk` clients of the majors versions.ts lists (another
+ * major is left alone, and its fetch calls are counted by the HTTP observer). Both are generated
+ * from the same template: a client class whose `post(path, options)` starts every API call, `makeRequest` runs
  * it with its retries, and `fetchWithTimeout` makes each HTTP attempt; the call's `APIPromise`
  * parses the response when the app awaits it (`parse()`), or hands over the raw `Response`
  * (`asResponse()`). The agent wraps those four methods on the client's prototype and nothing else:
@@ -13,14 +14,43 @@
  *
  * The app gets back the same objects it would without the agent.
  */
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { onPackageLoad } from '../../instrumentations/module-hooks';
+import { log } from '../../logging/logger';
 import type { SdkHooks } from './call';
 import { patchClientClass } from './client';
 import type { AnyFunction, Json } from './values';
+import { sdkVerdict } from './versions';
 
 export function instrumentAiSdks(hooks: SdkHooks, packages: string[]): void {
   if (packages.length === 0) return;
-  onPackageLoad(packages, 'AI SDK patch', (exports) => patchSdkExports(exports, hooks));
+  const warned = new Set<string>();
+  onPackageLoad(packages, 'AI SDK patch', (exports, packageDir) => {
+    const { name, version } = packageFacts(packageDir);
+    const verdict = sdkVerdict(name, version);
+    if (verdict.hook) {
+      patchSdkExports(exports, hooks);
+      return;
+    }
+    // One warning per package and version, however many times (CommonJS and ESM) it loads.
+    if (warned.has(verdict.warning)) return;
+    warned.add(verdict.warning);
+    log.warn(verdict.warning);
+  });
+}
+
+/** `name` and `version` from the package.json of a loaded package (an npm alias keeps the real name there). */
+function packageFacts(packageDir: string | undefined): { name?: unknown; version?: unknown } {
+  if (!packageDir) return {};
+  try {
+    const parsed = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as unknown;
+    if (typeof parsed !== 'object' || parsed === null) return {};
+    const { name, version } = parsed as { name?: unknown; version?: unknown };
+    return { name, version };
+  } catch {
+    return {};
+  }
 }
 
 /** Patches the client classes a package exports (CommonJS exports or an ESM default). */
