@@ -241,14 +241,17 @@ describeWithTools('runtime metrics: the queries of Grafana dashboard 11159, on a
 
   // Raw runtime series only: panels reading recorded series (`service:nodejs_...`) need the
   // recording rules, and test/monitoring runs those against a Prometheus that loads them.
-  it.each(dashboardQueries().filter((q) => /(^|[^:\w])(nodejs|process)_/.test(q.expr)))("this repo's dashboard: $panel/$refId answers", async ({ expr }) => {
-    const result = await query(concreteQuery(expr, 'parity'));
-    // Only the cgroup limit may be absent: this machine may run the test outside a memory-limited cgroup.
-    const onlyLimit = expr.match(/(?<![:\w])(nodejs|process)_[a-z_]+/g)!.every((name) => name === CATALOGUE.processMemoryLimit.name);
-    const hasLimit = (await query(CATALOGUE.processMemoryLimit.name)).length > 0;
-    if (onlyLimit && !hasLimit) expect(result).toEqual([]);
-    else expect(result.length, expr).toBeGreaterThan(0);
-  });
+  it.each(dashboardQueries().filter((q) => /(^|[^:\w])(nodejs|process)_/.test(q.expr)))(
+    "this repo's dashboard: $panel/$refId answers",
+    async ({ expr }) => {
+      const result = await query(concreteQuery(expr, 'parity'));
+      // Only the cgroup limit may be absent: this machine may run the test outside a memory-limited cgroup.
+      const onlyLimit = expr.match(/(?<![:\w])(nodejs|process)_[a-z_]+/g)!.every((name) => name === CATALOGUE.processMemoryLimit.name);
+      const hasLimit = (await query(CATALOGUE.processMemoryLimit.name)).length > 0;
+      if (onlyLimit && !hasLimit) expect(result).toEqual([]);
+      else expect(result.length, expr).toBeGreaterThan(0);
+    },
+  );
 
   it.each(DASHBOARD_11159_QUERIES)('%s answers', async (expression) => {
     const instances = (await query('nodejs_version_info')).map((s) => s.metric.instance);
