@@ -21,7 +21,7 @@ export const httpIntegration: Integration = {
     return new HttpInstrumentation({ disableIncomingRequestInstrumentation: true, redactedQueryParams: SENSITIVE_QUERY_PARAMS });
   },
   start({ config, metrics, tracer, requests }) {
-    meterHttpServer(requests, new HttpServerMetrics(metrics, config.httpRouteLimit, config.semconvMetrics));
+    meterHttpServer(requests, new HttpServerMetrics(metrics, config.httpRouteLimit, config.semconvMetrics, config.httpSeriesLimit));
     if (tracer) traceHttpServer(requests, tracer);
   },
 };
