@@ -22,6 +22,8 @@ export const DEFAULTS = {
   logLevel: 'info' as LogLevel,
   httpRouteLimit: 200,
   maxConnections: 64,
+  /** Label sets (method, route, status) per HTTP request metric before new ones fold. */
+  httpSeriesLimit: 2000,
   // Flush time on SIGTERM, leaving room so the process is gone within 2 s even when every
   // destination is down (the OTLP exporter retries refused connections until the deadline).
   shutdownTimeoutMs: 1500,
@@ -95,6 +97,12 @@ export function readConfig(env: Env, app: AppPackage = {}): { config: AgentConfi
     },
     instrumentations,
     httpRouteLimit: read('TUTOR_OTEL_HTTP_ROUTE_LIMIT', (t) => parseInteger(t, 1, 10000), DEFAULTS.httpRouteLimit, 'a whole number from 1 to 10000'),
+    httpSeriesLimit: read(
+      'TUTOR_OTEL_HTTP_SERIES_LIMIT',
+      (t) => parseInteger(t, 100, 100000),
+      DEFAULTS.httpSeriesLimit,
+      'a whole number from 100 to 100000',
+    ),
     semconvMetrics: read('TUTOR_OTEL_SEMCONV_METRICS', parseBoolean, false, 'true or false'),
     shutdownTimeoutMs: read(
       'TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS',

@@ -58,6 +58,8 @@ export interface AgentConfig {
   /** Short instrumentation names that are switched on. */
   instrumentations: Set<InstrumentationName>;
   httpRouteLimit: number;
+  /** Label sets per HTTP request metric before new ones fold to `_OTHER`/`__overflow__`/status class. */
+  httpSeriesLimit: number;
   /** Also keep the upstream semantic-convention metrics (http.server.request.duration, ...). */
   semconvMetrics: boolean;
   shutdownTimeoutMs: number;

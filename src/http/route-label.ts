@@ -66,6 +66,11 @@ export class BoundedLabel {
     return this.seen.size;
   }
 
+  /** Was this value admitted before? Spends nothing. */
+  has(value: string): boolean {
+    return this.seen.has(value);
+  }
+
   admit(value: string): string {
     if (this.seen.has(value)) return value;
     if (this.seen.size >= this.limit) return this.overflow;

@@ -30,7 +30,7 @@ export const httpIntegration: Integration = {
     });
   },
   start({ config, metrics, tracer, requests }) {
-    meterHttpServer(requests, new HttpServerMetrics(metrics, config.httpRouteLimit, config.semconvMetrics));
+    meterHttpServer(requests, new HttpServerMetrics(metrics, config.httpRouteLimit, config.semconvMetrics, config.httpSeriesLimit));
     if (tracer) traceHttpServer(requests, tracer);
   },
 };

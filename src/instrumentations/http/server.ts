@@ -16,9 +16,11 @@ export function meterHttpServer(requests: ServerRequests, metrics: HttpServerMet
   requests.consume({
     finish({ request, response, startedAt }) {
       const statusCode = response.statusCode;
+      const template = requests.routeTemplate(request);
       metrics.record({
         method: methodLabel(request.method),
-        route: routeLabel(requests.routeTemplate(request), request.originalUrl ?? request.url, statusCode),
+        route: routeLabel(template, request.originalUrl ?? request.url, statusCode),
+        templated: Boolean(template),
         statusCode,
         seconds: (performance.now() - startedAt) / 1000,
         scheme: metrics.recordsScheme ? schemeOf(request) : undefined,
