@@ -177,7 +177,7 @@ describe('metric catalogue: what the owner modules emit', () => {
     const config = { serviceName: 'catalogue', serviceVersion: '0.0.0', resourceAttributes: {} } as unknown as AgentConfig;
     const pipeline = createMetricsPipeline(config);
     try {
-      const http = new HttpServerMetrics(pipeline, 10, true);
+      const http = new HttpServerMetrics(pipeline, 10, true, 2000);
       http.record({ method: 'GET', route: '/a', statusCode: 200, seconds: 0.01, scheme: 'http' });
       http.connectionOpened();
       const db = new DbMetrics(pipeline, true);
