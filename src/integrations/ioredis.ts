@@ -24,8 +24,9 @@ export const ioredisIntegration: Integration = {
       return { key: redisKey(endpoint), probe: redisProbe(endpoint) };
     },
   },
-  start({ metrics, tracer, dependencies }) {
+  start({ metrics, tracer, dependencies, channels }) {
     const commands = new OperationChannel<RedisOperation>('ioredis command');
+    channels.redisCommands = commands;
     discoverRedisServers(commands, dependencies);
     meterRedisCommands(commands, new CacheMetrics(metrics));
     if (tracer) traceRedisCommands(commands, tracer);

@@ -60,7 +60,14 @@ describe('settings', () => {
   it('default the environment to production and the release to <service>@<version>', () => {
     const { settings, warnings } = readSentrySettings({ SENTRY_DSN: DSNS[0] }, config);
     expect(warnings).toEqual([]);
-    expect(settings).toMatchObject({ environment: 'production', release: 'auth-service@1.4.2', tracesSampleRate: 1, debug: false });
+    expect(settings).toMatchObject({
+      environment: 'production',
+      release: 'auth-service@1.4.2',
+      tracesSampleRate: 0,
+      maxBreadcrumbs: 50,
+      profileSessionSampleRate: 0,
+      debug: false,
+    });
   });
 
   it('take SENTRY_RELEASE over GIT_COMMIT_SHA over the package version, and no release without a version', () => {
@@ -81,7 +88,7 @@ describe('settings', () => {
       { SENTRY_DSN: DSNS[0], SENTRY_TRACES_SAMPLE_RATE: '2', SENTRY_DEBUG: 'maybe', TUTOR_OTEL_SENTRY_SCRUB_PATTERN: '(' },
       config,
     );
-    expect(settings).toMatchObject({ tracesSampleRate: 1, debug: false, scrubPattern: undefined });
+    expect(settings).toMatchObject({ tracesSampleRate: 0, debug: false, scrubPattern: undefined });
     expect(warnings.map((w) => w.split(/[= ]/)[0])).toEqual(['SENTRY_TRACES_SAMPLE_RATE', 'SENTRY_DEBUG', 'TUTOR_OTEL_SENTRY_SCRUB_PATTERN']);
     expect(readSentrySettings({ SENTRY_DSN: DSNS[0], SENTRY_TRACES_SAMPLE_RATE: '0.25', SENTRY_DEBUG: 'true' }, config).settings).toMatchObject({
       tracesSampleRate: 0.25,
