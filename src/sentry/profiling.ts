@@ -5,6 +5,11 @@
  * its main thread from start to shutdown and sends a `profile_chunk` envelope item every 60 s (and
  * the last one when it stops), through the same client and transport as the errors.
  *
+ * Exit: the native profiler keeps a ref'd libuv timer for its CPU and memory measurements, which
+ * would keep a script alive that would have exited. Once a second (an unref'd timer) the agent asks
+ * Node whether anything else keeps the process alive; when nothing does, it stops the profiler (the
+ * last chunk is sent by the exit flush) and the process ends as it would have.
+ *
  * Linking: Sentry places a span in a profile by the profiler id and the thread. Spans sent to
  * Sentry carry `sentry.profiler_id`, `thread.id` and `thread.name` (spans.ts), error events
  * `contexts.profile.profiler_id` (reporter.ts).
@@ -15,6 +20,21 @@ import { threadId, isMainThread } from 'node:worker_threads';
 import type { Integration } from '@sentry/core';
 
 export const PROFILING_PACKAGE = '@sentry/profiling-node';
+const EXIT_WATCH_MS = 1000;
+
+/**
+ * Nothing the app (or Node) holds keeps the event loop alive: the process would end without the
+ * profiler. Node lists stdout and stderr (pipes or terminals) among the ref'd resources although
+ * an idle one keeps nothing alive, so those two are not counted.
+ */
+export function onlyTheProfilerKeepsAlive(resources: string[] = process.getActiveResourcesInfo()): boolean {
+  let stdio = 2;
+  for (const resource of resources) {
+    if ((resource === 'PipeWrap' || resource === 'TTYWrap') && stdio > 0) stdio--;
+    else return false;
+  }
+  return true;
+}
 
 interface ContinuousProfiler {
   start(): void;
@@ -52,10 +72,26 @@ export function loadProfiling(resolved: string): Profiling {
   const integration = nodeProfilingIntegration();
   const profiler = integration._profiler;
   if (!profiler || typeof profiler.start !== 'function') throw new Error(`${PROFILING_PACKAGE} has no continuous profiler`);
+  let watch: NodeJS.Timeout | undefined;
+  let running = false;
+  const stop = () => {
+    if (watch) clearInterval(watch);
+    watch = undefined;
+    if (!running) return;
+    running = false;
+    profiler.stop();
+  };
   return {
     integration,
-    start: () => profiler.start(),
-    stop: () => profiler.stop(),
+    start: () => {
+      profiler.start();
+      running = true;
+      watch = setInterval(() => {
+        if (onlyTheProfilerKeepsAlive()) stop();
+      }, EXIT_WATCH_MS);
+      watch.unref();
+    },
+    stop,
     profilerId: () => (typeof profiler._profilerId === 'string' ? profiler._profilerId : undefined),
   };
 }
