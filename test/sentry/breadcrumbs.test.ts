@@ -56,7 +56,8 @@ describe('breadcrumbs', () => {
     const [request, first, second, cache, ai, warning] = crumbs.filter((c) => c.category !== 'http');
     expect(request).toMatchObject({ message: 'GET /lessons/:id/report', data: { method: 'GET', route: '/lessons/:id/report' } });
     expect(first!.message).toBe('SELECT id, title FROM (SELECT ? AS id, ? AS title) lessons WHERE title <> $1');
-    expect(first!.data).toMatchObject({ 'db.system': 'postgresql', 'db.operation': 'SELECT' });
+    expect(first).toMatchObject({ level: 'info', data: { 'db.system': 'postgresql', 'db.operation': 'SELECT' } });
+    expect(first!.data.error_code).toBeUndefined();
     expect(first!.data.duration_ms).toBeGreaterThan(0);
     expect(second!.message).toBe('SELECT count(*) FROM (SELECT $1::text AS learner) l');
     expect(cache).toMatchObject({ message: 'GET', data: { command: 'GET', result: 'miss' } });

@@ -88,7 +88,8 @@ export function recordPgQueries(queries: OperationChannel<PgQuery>, crumbs: Brea
       const note = op[NOTE];
       if (note?.kind !== 'db') return;
       note.ms = performance.now() - op.startedAt;
-      if (error !== undefined) {
+      // pg's callbacks pass null on success.
+      if (error !== undefined && error !== null) {
         note.failed = true;
         const code = (error as { code?: unknown } | null)?.code;
         if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) note.errorCode = code;
@@ -99,20 +100,17 @@ export function recordPgQueries(queries: OperationChannel<PgQuery>, crumbs: Brea
 
 /** A command: its name and outcome (hit, miss, ok, error), never its keys, arguments or reply. */
 export function recordRedisCommands(commands: OperationChannel<RedisOperation>, crumbs: Breadcrumbs): void {
-  const started = new WeakMap<RedisOperation, number>();
   commands.subscribe({
     start(op: Noted<RedisOperation>) {
       const note: Note = { kind: 'cache', at: now(), command: op.operation };
       op[NOTE] = note;
-      started.set(op, performance.now());
       crumbs.add(note);
     },
     end(op: Noted<RedisOperation>, error) {
       const note = op[NOTE];
       if (note?.kind !== 'cache') return;
-      const t0 = started.get(op);
-      if (t0 !== undefined) note.ms = performance.now() - t0;
-      const outcomes = classifyReply(op.operation, op.args, op.reply, error !== undefined);
+      note.ms = now() - note.at;
+      const outcomes = classifyReply(op.operation, op.args, op.reply, error !== undefined && error !== null);
       note.result = outcomes.length === 1 ? outcomes[0]!.result : outcomes.map((o) => `${o.result}:${o.count}`).join(',');
     },
   });
@@ -206,7 +204,12 @@ export function recordHttpClients(crumbs: Breadcrumbs): void {
     guard('sentry breadcrumbs fetch', (message: unknown) => {
       const request = (message as { request?: UndiciRequestLike }).request;
       if (!request || isTracingSuppressed(otelContext.active())) return;
-      begin(request, request.method, String(request.origin ?? ''), request.path);
+      begin(
+        request,
+        request.method,
+        typeof request.origin === 'string' ? request.origin : String((request.origin as URL | undefined)?.origin ?? ''),
+        request.path,
+      );
     }),
   );
   dc.subscribe(
