@@ -6,7 +6,8 @@ import { context as otelContext, SpanKind, SpanStatusCode, type Context, type Sp
 import { reportOnce } from '../lifecycle/guard';
 import type { Endpoint, HostAddress } from './endpoints';
 import { semconvOperation } from './endpoints';
-import type { AiMetrics, GenerationStatus } from './metrics';
+import type { OperationChannel } from '../instrumentations/operation-channel';
+import type { AiMetrics, FinishedGeneration, GenerationStatus } from './metrics';
 import { ResponseReader } from './usage';
 
 /** What a generation needs from the running agent. */
@@ -16,6 +17,11 @@ export interface AiRuntime {
   /** The bounded route of the inbound HTTP request being served here, or NO_ROUTE. */
   currentRoute(): string;
   captureContentChars: number;
+  /**
+   * Each generation's start (in the caller's context) and end, for consumers outside the meters
+   * (Sentry's breadcrumbs); a generation that ends with no `outcome` was discarded.
+   */
+  generations: OperationChannel<Generation>;
 }
 
 export interface GenerationStart {
@@ -39,6 +45,8 @@ export class Generation {
   stream: boolean;
   firstTokenAt: number | undefined;
   finished = false;
+  /** What was recorded, once the generation finished. */
+  outcome: FinishedGeneration | undefined;
 
   constructor(
     private readonly runtime: AiRuntime,
@@ -66,6 +74,7 @@ export class Generation {
         this.parentContext,
       );
     }
+    if (runtime.generations.hasConsumers) runtime.generations.start(this);
   }
 
   get endpoint(): Endpoint {
@@ -102,6 +111,7 @@ export class Generation {
   discard(): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.runtime.generations.hasConsumers) this.runtime.generations.end(this, undefined);
     try {
       this.span?.end();
     } catch (error) {
@@ -117,7 +127,7 @@ export class Generation {
     const reader = this.reader;
     const model = this.requestModel ?? reader.responseModel?.toLowerCase();
     try {
-      this.runtime.metrics.recordGeneration({
+      this.outcome = {
         provider: this.start.provider,
         operation: this.endpoint.operation,
         semconvOperation: semconvOperation(this.endpoint.operation),
@@ -131,10 +141,12 @@ export class Generation {
         seconds: (endedAt - this.startedAt) / 1000,
         firstTokenSeconds: this.firstTokenAt === undefined ? undefined : (this.firstTokenAt - this.startedAt) / 1000,
         usage: reader.usage,
-      });
+      };
+      this.runtime.metrics.recordGeneration(this.outcome);
     } catch (error) {
       reportOnce('AI generation metrics', error);
     }
+    if (this.runtime.generations.hasConsumers) this.runtime.generations.end(this, undefined);
     const span = this.span;
     if (!span) return;
     try {

@@ -8,7 +8,8 @@ import type { IntegrationContext } from '../integrations/types';
 import { log } from '../logging/logger';
 import { readAiConfig } from './config';
 import { HostList, ProviderMap } from './endpoints';
-import type { AiRuntime } from './generation';
+import { OperationChannel } from '../instrumentations/operation-channel';
+import type { AiRuntime, Generation } from './generation';
 import { observeHttpCalls } from './http-observer';
 import { AiMetrics } from './metrics';
 import { Pricer } from './pricing';
@@ -35,7 +36,9 @@ export function startAiMeters(context: IntegrationContext): void {
     tracer: trace.getTracer(AI_TRACER_NAME),
     currentRoute: routeOfCurrentRequest(context.requests),
     captureContentChars: config.captureContentChars,
+    generations: new OperationChannel<Generation>('AI generation'),
   };
+  context.channels.aiGenerations = runtime.generations;
   const providers = new ProviderMap(config.providers);
   const packages = [...(config.openai ? ['openai'] : []), ...(config.anthropic ? ['@anthropic-ai/sdk'] : []), ...agent.aiPackageAliases];
   instrumentAiSdks({ runtime, config, providers, includeUsage: new HostList(config.includeUsageHosts) }, packages);

@@ -24,6 +24,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { context as otelContext, type Context, type Span } from '@opentelemetry/api';
 import { guard, reportOnce } from '../lifecycle/guard';
 import { agentServers } from '../lifecycle/internal';
+import type { Trail } from '../sentry/breadcrumbs/trail';
 import { createRouteTemplateLookup, type RouteTemplateSource } from './route-templates';
 
 const RECORD = Symbol('otel-agent.request');
@@ -55,6 +56,8 @@ export interface RequestRecord {
   span: Span | undefined;
   /** The first error a framework reported for this request. */
   error: RecordedError | undefined;
+  /** The request's breadcrumbs for Sentry, made on its first one (only with SENTRY_DSN). */
+  breadcrumbs?: Trail;
 }
 
 export interface RequestConsumer {

@@ -26,8 +26,9 @@ export const ioredisIntegration: Integration = {
       return { key: redisKey(endpoint), probe: redisProbe(endpoint) };
     },
   },
-  start({ metrics, tracer, dependencies }) {
+  start({ metrics, tracer, dependencies, channels }) {
     const commands = new OperationChannel<RedisOperation>('ioredis command');
+    channels.redisCommands.push(commands);
     discoverRedisServers(dependencies, commands);
     meterRedisCommands(commands, new CacheMetrics(metrics));
     if (tracer) traceRedisCommands(commands, tracer);

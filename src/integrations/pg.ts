@@ -25,7 +25,8 @@ export const pgIntegration: Integration = {
     urlProtocols: ['postgres:', 'postgresql:'],
     configured: (url) => ({ key: `configured:${url}`, probe: probePostgresUrl(url) }),
   },
-  start({ config, metrics, tracer, dependencies }) {
+  start({ config, metrics, tracer, dependencies, channels }) {
+    channels.pgQueries = events.queries;
     const db = new DbMetrics(metrics, config.semconvMetrics);
     events.queries.subscribe({
       end: (op, error) => db.recordQuery('postgresql', op.operation, !error, (performance.now() - op.startedAt) / 1000),

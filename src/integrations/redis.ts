@@ -21,8 +21,9 @@ export const redisIntegration: Integration = {
   provides: ['metrics', 'spans', 'health'],
   // No ESM hook: node-redis is CommonJS, and the files patched are required by @redis/client itself.
   patches: () => [],
-  start({ metrics, tracer, dependencies }) {
+  start({ metrics, tracer, dependencies, channels }) {
     const events = { commands: new OperationChannel<RedisOperation>('node-redis command'), servers: new EventChannel<RedisServer>('node-redis client') };
+    channels.redisCommands.push(events.commands);
     discoverRedisServers(dependencies, events.commands, events.servers);
     meterRedisCommands(events.commands, new CacheMetrics(metrics));
     if (tracer) traceRedisCommands(events.commands, tracer);

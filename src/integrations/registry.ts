@@ -2,7 +2,8 @@
  * Every integration the agent ships, in start order (in the manner of EDOT Node's
  * instrumentations table). Adding an integration is one module in this folder and one line here;
  * nothing else names integrations: config, the ESM hook, tracing, /health and start-up all read
- * this list.
+ * this list. Sentry comes after the client integrations: its breadcrumbs subscribe to the channels
+ * they put on the context when they start.
  */
 import { anthropicIntegration } from './anthropic';
 import { expressIntegration } from './express';

@@ -9,6 +9,10 @@ import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { AgentConfig } from '../config/types';
 import type { Dependency, DependencyRegistry, HealthKind } from '../health/dependencies';
 import type { ServerRequests } from '../http/requests';
+import type { Generation } from '../ai/generation';
+import type { RedisOperation } from '../instrumentations/redis-common/operation';
+import type { OperationChannel } from '../instrumentations/operation-channel';
+import type { PgQuery } from '../instrumentations/pg/instrumentation';
 import type { Flusher } from '../lifecycle/shutdown';
 import type { MetricsPipeline } from '../metrics/provider';
 
@@ -23,6 +27,18 @@ export interface UpstreamInstrumentation {
   disable(): void;
 }
 
+/**
+ * The operation channels of the enabled client integrations, for consumers that live in another
+ * integration (Sentry's breadcrumbs). Each owner sets its channel in its `start`; a consumer reads
+ * them in its own `start`, which comes later in the registry's order.
+ */
+export interface OperationChannels {
+  pgQueries?: OperationChannel<PgQuery>;
+  /** One per Redis client library in use (ioredis, node-redis). */
+  redisCommands: OperationChannel<RedisOperation>[];
+  aiGenerations?: OperationChannel<Generation>;
+}
+
 /** What every integration's `prepare` and `start` receive. */
 export interface IntegrationContext {
   config: AgentConfig;
@@ -35,6 +51,8 @@ export interface IntegrationContext {
   requests: ServerRequests;
   /** What /health probes. */
   dependencies: DependencyRegistry;
+  /** The client integrations' operation channels (see OperationChannels). */
+  channels: OperationChannels;
   /** Work to finish (bounded by the shutdown deadline) on SIGTERM/SIGINT and at natural exit. */
   addFlusher(flush: Flusher): void;
 }

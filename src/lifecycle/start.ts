@@ -39,6 +39,7 @@ export function start(): void {
     metrics: pipeline,
     requests: new ServerRequests(),
     dependencies,
+    channels: { redisCommands: [] },
     addFlusher: (flush) => flushers.push(flush),
   };
   const enabled = INTEGRATIONS.filter((integration) => isEnabled(integration, config));

@@ -19,6 +19,7 @@ import type { RecordedError, ServerRequests } from '../http/requests';
 import { markShuttingDown } from '../lifecycle/app-state';
 import { guard } from '../lifecycle/guard';
 import { foldPath, methodLabel, routeLabel } from '../http/route-label';
+import type { Breadcrumbs } from './breadcrumbs';
 import type { Capture, HttpFacts, SentryReporter } from './reporter';
 import type { ErrorSpanIndex } from './spans';
 
@@ -32,7 +33,7 @@ export function activeTrace(): Capture['trace'] {
   return { traceId: ctx.traceId, spanId: ctx.spanId, sampled: (ctx.traceFlags & TraceFlags.SAMPLED) !== 0 };
 }
 
-export function watchHttpErrors(reporter: SentryReporter, names: Set<InstrumentationName>, requests: ServerRequests): void {
+export function watchHttpErrors(reporter: SentryReporter, names: Set<InstrumentationName>, requests: ServerRequests, breadcrumbs?: Breadcrumbs): void {
   const note = (request: IncomingMessage | undefined, error: unknown, framework: RecordedError['framework']) => {
     const record = requests.recordOf(request);
     if (!record || record.error) return; // the first error is where it started
@@ -58,12 +59,21 @@ export function watchHttpErrors(reporter: SentryReporter, names: Set<Instrumenta
   }
 
   requests.consume({
-    finish({ request, response, error: noted }) {
+    finish(record) {
+      const { request, response, error: noted } = record;
       const statusCode = response.statusCode;
       if (statusCode < 500) return; // an error the app answered with a 4xx is the client's
       const http = httpFacts(request, statusCode, requests.routeTemplate(request));
+      const crumbs = breadcrumbs?.ofRecord(record);
       if (noted) {
-        reporter.capture({ error: noted.error, level: 'error', mechanism: `auto.http.${noted.framework}`, trace: noted.trace ?? activeTrace(), http });
+        reporter.capture({
+          error: noted.error,
+          level: 'error',
+          mechanism: `auto.http.${noted.framework}`,
+          trace: noted.trace ?? activeTrace(),
+          http,
+          breadcrumbs: crumbs,
+        });
       } else {
         // The span active when the response finished is the request's (its context follows the write).
         reporter.capture({
@@ -72,6 +82,7 @@ export function watchHttpErrors(reporter: SentryReporter, names: Set<Instrumenta
           mechanism: 'auto.http.node',
           trace: activeTrace(),
           http,
+          breadcrumbs: crumbs,
         });
       }
     },
@@ -116,7 +127,12 @@ export function unhandledRejectionsMode(execArgv: string[], nodeOptions: string 
   return mode;
 }
 
-export function watchProcessErrors(reporter: SentryReporter, errors: ErrorSpanIndex | undefined, flushTimeoutMs: number): void {
+export function watchProcessErrors(
+  reporter: SentryReporter,
+  errors: ErrorSpanIndex | undefined,
+  flushTimeoutMs: number,
+  breadcrumbs?: Breadcrumbs,
+): void {
   // With --abort-on-uncaught-exception, any listener would stop Node from aborting (and dumping core).
   const nodeOptions = (process.env.NODE_OPTIONS ?? '').split(/\s+/);
   if ([...process.execArgv, ...nodeOptions].includes('--abort-on-uncaught-exception')) return;
@@ -129,6 +145,7 @@ export function watchProcessErrors(reporter: SentryReporter, errors: ErrorSpanIn
       level: 'fatal',
       mechanism: fromPromise ? 'auto.node.onunhandledrejection' : 'auto.node.onuncaughtexception',
       ...requestOf(error, errors),
+      breadcrumbs: breadcrumbs?.ofCurrent(),
     });
     // Another listener means the app handles uncaught exceptions itself: it decides what follows.
     if (process.listeners('uncaughtException').some((listener) => listener !== onUncaught)) return;
@@ -149,7 +166,13 @@ export function watchProcessErrors(reporter: SentryReporter, errors: ErrorSpanIn
   // warn modes a listener would silence Node's warning, so they are not reported (see docs).
   if (unhandledRejectionsMode(process.execArgv, process.env.NODE_OPTIONS) === 'none') {
     process.on('unhandledRejection', (reason: unknown) => {
-      reporter.capture({ error: reason, level: 'error', mechanism: 'auto.node.onunhandledrejection', ...requestOf(reason, errors) });
+      reporter.capture({
+        error: reason,
+        level: 'error',
+        mechanism: 'auto.node.onunhandledrejection',
+        ...requestOf(reason, errors),
+        breadcrumbs: breadcrumbs?.ofCurrent(),
+      });
     });
   }
 }

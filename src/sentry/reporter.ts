@@ -14,7 +14,9 @@ import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import type { Client, ErrorEvent, Event, EventHint, Integration, Scope, StackParser } from '@sentry/core';
 import { describeError, log } from '../logging/logger';
+import type { SentryBreadcrumb } from './breadcrumbs/trail';
 import type { SentryMetrics } from './metrics';
+import { PROFILED_THREAD, type Profiling } from './profiling';
 import type { Scrubber } from './scrub';
 import type { SentrySettings } from './settings';
 import { createPoster } from './transport';
@@ -28,6 +30,8 @@ export interface Capture {
   mechanism: string;
   trace?: { traceId: string; spanId: string; sampled: boolean };
   http?: HttpFacts;
+  /** The breadcrumbs of the request (or of the work outside requests) it happened in, oldest first. */
+  breadcrumbs?: SentryBreadcrumb[];
 }
 
 export interface HttpFacts {
@@ -87,7 +91,20 @@ export class SentryReporter {
     private readonly service: { name: string; version: string },
     private readonly scrubber: Scrubber,
     private readonly metrics: SentryMetrics,
+    private readonly profiling?: Profiling,
   ) {}
+
+  /** Loads the SDK now (not on the first error) and starts the continuous profiler; false if the SDK could not load. */
+  startProfiling(): boolean {
+    if (!this.profiling || !this.ensureClient()) return false;
+    this.profiling.start();
+    return true;
+  }
+
+  /** The profiler id spans and events are linked to, while this process profiles. */
+  profilerId(): string | undefined {
+    return this.client ? this.profiling?.profilerId() : undefined;
+  }
 
   /** Queues a capture; the event is built on the next turn of the event loop. */
   capture(capture: Capture): void {
@@ -110,6 +127,14 @@ export class SentryReporter {
     if (this.pending.length > 0) otelContext.with(ROOT_CONTEXT, () => this.drain());
     const client = this.client;
     if (!client) return;
+    // The process is ending: the profile's last chunk goes with the events.
+    if (this.profiling) {
+      try {
+        otelContext.with(ROOT_CONTEXT, () => this.profiling!.stop());
+      } catch (error) {
+        log.debug(`Sentry profile not stopped: ${describeError(error)}`);
+      }
+    }
     // Sentry's sockets are unref'd; this keeps the process alive while the flush is bounded.
     const hold = setTimeout(() => {}, timeoutMs);
     try {
@@ -154,6 +179,7 @@ export class SentryReporter {
     if (settings.debug) core.debug.enable();
     const integrations: Integration[] = [core.linkedErrorsIntegration(), core.dedupeIntegration()];
     if (sdk.contextLines) integrations.push(sdk.contextLines());
+    if (this.profiling) integrations.push(this.profiling.integration);
 
     const options = {
       dsn: settings.dsnText,
@@ -165,7 +191,10 @@ export class SentryReporter {
       integrations,
       stackParser: sdk.stackParser,
       debug: settings.debug,
+      // Breadcrumbs are the agent's own (breadcrumbs/), set on each event; the SDK keeps none.
       maxBreadcrumbs: 0,
+      // The process was already drawn by SENTRY_PROFILE_SESSION_SAMPLE_RATE (index.ts); the agent starts and stops it.
+      ...(this.profiling ? { profileSessionSampleRate: 1, profileLifecycle: 'manual' as const } : {}),
       sendClientReports: false,
       traceLifecycle: 'static' as const,
       // No personal data, no headers, bodies, cookies, query strings, GenAI or SQL content.
@@ -184,7 +213,7 @@ export class SentryReporter {
       },
       transportOptions: { bufferSize: SEND_BUFFER },
       transport: (transportOptions: import('@sentry/core').BaseTransportOptions) => {
-        const post = createPoster(transportOptions.url, SEND_TIMEOUT_MS);
+        const post = createPoster(transportOptions.url, SEND_TIMEOUT_MS, settings.proxy);
         return core.createTransport(
           {
             ...transportOptions,
@@ -228,6 +257,18 @@ export class SentryReporter {
         propagationSpanId: capture.trace.spanId,
         sampled: capture.trace.sampled,
         sampleRand: Math.random(),
+      });
+    }
+    const profilerId = this.profilerId();
+    if (profilerId) scope.setContext('profile', { profiler_id: profilerId });
+    const breadcrumbs = capture.breadcrumbs;
+    if ((breadcrumbs && breadcrumbs.length > 0) || profilerId) {
+      scope.addEventProcessor((event: Event) => {
+        if (breadcrumbs && breadcrumbs.length > 0) event.breadcrumbs = breadcrumbs;
+        if (profilerId && event.contexts?.trace) {
+          event.contexts.trace.data = { ...event.contexts.trace.data, 'thread.id': PROFILED_THREAD.id, 'thread.name': PROFILED_THREAD.name };
+        }
+        return event;
       });
     }
     const http = capture.http;

@@ -3,10 +3,11 @@
  * the settings and one warning per bad variable come out (the same contract as config/env.ts).
  * Every variable read here is listed in docs/sentry.md.
  */
-import { parseBoolean, parseList, parseRatio } from '../config/parse';
+import { parseBoolean, parseInteger, parseList, parseRatio } from '../config/parse';
 import { EnvReader, nonBlank, type Env } from '../config/reader';
 import type { AgentConfig } from '../config/types';
 import { parseDsn, type Dsn } from './dsn';
+import { readProxyEnv, type ProxyEnv } from './proxy';
 import { unsafeScrubPattern } from './scrub-pattern';
 
 export interface SentrySettings {
@@ -15,8 +16,17 @@ export interface SentrySettings {
   dsnText: string;
   environment: string;
   release: string | undefined;
-  /** Share of traces (by trace id) whose spans go to Sentry, after the agent's own sampler. */
+  /**
+   * Share of traces (by trace id) whose spans go to Sentry, after the agent's own sampler; 0 (the
+   * default, as in Sentry's SDK: no rate set, no spans) sends none.
+   */
   tracesSampleRate: number;
+  /** Breadcrumbs kept per request (or for the work outside requests), the oldest dropped first; 0: none recorded. */
+  maxBreadcrumbs: number;
+  /** Chance (per process) that this process sends continuous profiles; 0: the profiler is never loaded. */
+  profileSessionSampleRate: number;
+  /** https_proxy / http_proxy / no_proxy, as read from the environment. */
+  proxy: ProxyEnv;
   debug: boolean;
   /** Extra keys (lower case) whose values are replaced wherever they appear. */
   scrubKeys: string[];
@@ -26,8 +36,13 @@ export interface SentrySettings {
 
 export const SENTRY_DEFAULTS = {
   environment: 'production',
-  tracesSampleRate: 1,
+  tracesSampleRate: 0,
+  maxBreadcrumbs: 50,
+  profileSessionSampleRate: 0,
 };
+
+/** Sentry's own ceiling for breadcrumbs on one event. */
+export const MAX_BREADCRUMBS_LIMIT = 100;
 
 export function readSentrySettings(
   env: Env,
@@ -47,6 +62,18 @@ export function readSentrySettings(
   }
 
   const tracesSampleRate = reader.read('SENTRY_TRACES_SAMPLE_RATE', parseRatio, SENTRY_DEFAULTS.tracesSampleRate, 'a ratio from 0 to 1');
+  const maxBreadcrumbs = reader.read(
+    'SENTRY_MAX_BREADCRUMBS',
+    (text) => parseInteger(text, 0, MAX_BREADCRUMBS_LIMIT),
+    SENTRY_DEFAULTS.maxBreadcrumbs,
+    `a whole number from 0 to ${MAX_BREADCRUMBS_LIMIT}`,
+  );
+  const profileSessionSampleRate = reader.read(
+    'SENTRY_PROFILE_SESSION_SAMPLE_RATE',
+    parseRatio,
+    SENTRY_DEFAULTS.profileSessionSampleRate,
+    'a ratio from 0 to 1',
+  );
   const debug = reader.read('SENTRY_DEBUG', parseBoolean, false, 'true or false');
   for (const warning of reader.warnings) warnings.push(warning.message);
 
@@ -79,6 +106,9 @@ export function readSentrySettings(
         SENTRY_DEFAULTS.environment,
       release: defaultRelease(env, config),
       tracesSampleRate,
+      maxBreadcrumbs,
+      profileSessionSampleRate,
+      proxy: readProxyEnv(env),
       debug,
       scrubKeys: parseList(env.TUTOR_OTEL_SENTRY_SCRUB_KEYS ?? ''),
       scrubPattern,

@@ -25,6 +25,8 @@ import {
 } from '@opentelemetry/sdk-trace';
 import type { SentryMetrics } from './metrics';
 import { isAiContentEvent, type Scrubber } from './scrub';
+import { PROFILED_THREAD } from './profiling';
+import type { ProxyEnv } from './proxy';
 import { createPoster, retryAfterMs, type Poster } from './transport';
 
 /** Spans held for Sentry at most; past it, new spans are dropped and counted. */
@@ -104,8 +106,11 @@ export class SentryOtlpExporter implements SpanExporter {
     private readonly headers: Record<string, string>,
     private readonly scrubber: Scrubber,
     private readonly metrics: SentryMetrics,
+    proxy: ProxyEnv,
+    /** The continuous profiler's id while this process profiles (profiling.ts), for linking spans to it. */
+    private readonly profilerId: () => string | undefined = () => undefined,
   ) {
-    this.post = createPoster(url, EXPORT_TIMEOUT_MS - 500);
+    this.post = createPoster(url, EXPORT_TIMEOUT_MS - 500, proxy);
     this.serializer = loadSerializer();
   }
 
@@ -118,7 +123,9 @@ export class SentryOtlpExporter implements SpanExporter {
     if (this.inFlight >= MAX_IN_FLIGHT) return fail('queue_overflow');
     let body: Uint8Array | undefined;
     try {
-      body = this.serializer.serializeRequest(spans.map((span) => scrubbedView(span, this.scrubber)));
+      const profilerId = this.profilerId();
+      const linked = profilerId ? { 'sentry.profiler_id': profilerId, 'thread.id': PROFILED_THREAD.id, 'thread.name': PROFILED_THREAD.name } : undefined;
+      body = this.serializer.serializeRequest(spans.map((span) => scrubbedView(span, this.scrubber, linked)));
     } catch {
       body = undefined;
     }
@@ -145,7 +152,7 @@ export class SentryOtlpExporter implements SpanExporter {
 }
 
 /** A read-only view of a span with every scrubbing rule applied; the span itself is untouched. */
-export function scrubbedView(span: ReadableSpan, scrubber: Scrubber): ReadableSpan {
+export function scrubbedView(span: ReadableSpan, scrubber: Scrubber, extra?: Record<string, string>): ReadableSpan {
   const isDb = span.attributes['db.system'] !== undefined || span.attributes['db.system.name'] !== undefined;
   const message = (text: string) => (isDb ? scrubber.dbMessage(text) : scrubber.text(text));
   return {
@@ -156,7 +163,7 @@ export function scrubbedView(span: ReadableSpan, scrubber: Scrubber): ReadableSp
     startTime: span.startTime,
     endTime: span.endTime,
     status: span.status.message ? { ...span.status, message: message(span.status.message) } : span.status,
-    attributes: scrubber.attributes(span.attributes),
+    attributes: extra ? { ...scrubber.attributes(span.attributes), ...extra } : scrubber.attributes(span.attributes),
     links: span.links,
     events: span.events
       .filter((event) => !isAiContentEvent(event.name))

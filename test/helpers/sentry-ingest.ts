@@ -5,10 +5,14 @@
  * /api/1/integration/otlp/v1/traces/ with a small protobuf reader (below). Every body is also kept
  * as received, decompressed, so a test can search everything the agent sent for a secret.
  *
+ * Over TLS when given a certificate (`new SentryIngest({ tls })`, DSN `https://...`), to test the
+ * agent's CONNECT tunnel through a proxy.
+ *
  * Modes: `ok` (200), `rate-limited` (429 with Retry-After and X-Sentry-Rate-Limits), `stalled`
  * (reads the request, never answers), `down` (not listening: connection refused).
  */
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { parseEnvelope } from '@sentry/core';
@@ -58,10 +62,12 @@ export class SentryIngest {
   private mode: IngestMode = 'ok';
   private port = 0;
   private readonly sockets = new Set<Socket>();
-  private readonly server = http.createServer((req, res) => this.handle(req, res));
+  private readonly server: http.Server;
 
-  constructor() {
-    this.server.on('connection', (socket) => {
+  constructor(private readonly options: { tls?: { key: string; cert: string } } = {}) {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => this.handle(req, res);
+    this.server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, handler) : http.createServer(handler);
+    this.server.on(options.tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
@@ -76,7 +82,7 @@ export class SentryIngest {
   }
 
   get dsn(): string {
-    return `http://publickey@127.0.0.1:${this.port}/1`;
+    return `${this.options.tls ? 'https' : 'http'}://publickey@127.0.0.1:${this.port}/1`;
   }
 
   async setMode(mode: IngestMode): Promise<void> {

@@ -37,6 +37,7 @@ describe('secrets', () => {
         REDIS_URL: `redis://:${SECRETS.redisPassword}@127.0.0.1:${redisPort}`,
         OPENAI_API_KEY: SECRETS.openaiKey,
         SENTRY_DSN: await sentry.start(),
+        SENTRY_TRACES_SAMPLE_RATE: '1',
         OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         TUTOR_OTEL_HEALTH_DATABASE_URL: `postgres://postgres:${SECRETS.pgPassword}@127.0.0.1:${await freePort()}/test`,

@@ -37,6 +37,7 @@ describe('Express', () => {
       fixture: 'sentry-express-app.cjs',
       env: {
         SENTRY_DSN: dsn,
+        SENTRY_TRACES_SAMPLE_RATE: '1',
         OTEL_SERVICE_NAME: 'lessons-api',
         SENTRY_ENVIRONMENT: 'staging',
         SENTRY_RELEASE: 'lessons-api@2.3.4',
@@ -137,7 +138,10 @@ describe('the responses the app sends', () => {
       return out;
     };
     const bare = await startAgentApp({ fixture: 'sentry-express-app.cjs', preload: 'none', env: { NODE_ENV: 'production' } });
-    const withAgent = await startAgentApp({ fixture: 'sentry-express-app.cjs', env: { SENTRY_DSN: dsn, NODE_ENV: 'production' } });
+    const withAgent = await startAgentApp({
+      fixture: 'sentry-express-app.cjs',
+      env: { SENTRY_DSN: dsn, SENTRY_TRACES_SAMPLE_RATE: '1', NODE_ENV: 'production' },
+    });
     try {
       const expected = await answers(bare);
       expect(expected.map((a) => a.status)).toEqual([500, 500, 400, 503, 200]);
@@ -155,7 +159,10 @@ describe('Fastify (ESM)', () => {
   it('reports an error thrown in a handler with the route template and the trace id', async () => {
     const ingest = new SentryIngest();
     const dsn = await ingest.start();
-    const app = await startAgentApp({ fixture: 'sentry-fastify-app.mjs', env: { SENTRY_DSN: dsn, OTEL_SERVICE_NAME: 'courses' } });
+    const app = await startAgentApp({
+      fixture: 'sentry-fastify-app.mjs',
+      env: { SENTRY_DSN: dsn, SENTRY_TRACES_SAMPLE_RATE: '1', OTEL_SERVICE_NAME: 'courses' },
+    });
     const tp = traceparent();
     try {
       const response = await app.request('/courses/9/fail', { headers: { traceparent: tp.header } });
@@ -178,7 +185,10 @@ describe('plain http', () => {
   it('reports a 5xx answered without an exception, with the request and its trace id', async () => {
     const ingest = new SentryIngest();
     const dsn = await ingest.start();
-    const app = await startAgentApp({ fixture: 'sentry-http-app.cjs', env: { SENTRY_DSN: dsn, OTEL_SERVICE_NAME: 'plain' } });
+    const app = await startAgentApp({
+      fixture: 'sentry-http-app.cjs',
+      env: { SENTRY_DSN: dsn, SENTRY_TRACES_SAMPLE_RATE: '1', OTEL_SERVICE_NAME: 'plain' },
+    });
     const tp = traceparent();
     try {
       expect((await app.request('/fail?token=abc', { headers: { traceparent: tp.header } })).status).toBe(500);

@@ -39,6 +39,7 @@ describe('scrubbing', () => {
       fixture: 'sentry-express-app.cjs',
       env: {
         SENTRY_DSN: dsn,
+        SENTRY_TRACES_SAMPLE_RATE: '1',
         NODE_ENV: 'production',
         DATABASE_URL: `postgres://postgres:${s.dbPassword}@127.0.0.1:5432/test`,
         SQL_LITERAL: s.literal,

@@ -28,7 +28,10 @@ describe('an uncaught exception in a plain http handler', () => {
   it('is reported with the request and its trace, then ends the process as Node would', async () => {
     const ingest = new SentryIngest();
     const dsn = await ingest.start();
-    const app = await startAgentApp({ fixture: 'sentry-http-app.cjs', env: { SENTRY_DSN: dsn, OTEL_SERVICE_NAME: 'plain' } });
+    const app = await startAgentApp({
+      fixture: 'sentry-http-app.cjs',
+      env: { SENTRY_DSN: dsn, SENTRY_TRACES_SAMPLE_RATE: '1', OTEL_SERVICE_NAME: 'plain' },
+    });
     const bare = await startAgentApp({ fixture: 'sentry-http-app.cjs', preload: 'none' });
     const tp = traceparent();
     try {
@@ -65,7 +68,7 @@ describe('an unhandled rejection', () => {
   it("is reported, and Node's default (the process ends with code 1) is kept", async () => {
     const ingest = new SentryIngest();
     const dsn = await ingest.start();
-    const app = await startAgentApp({ fixture: 'sentry-http-app.cjs', env: { SENTRY_DSN: dsn } });
+    const app = await startAgentApp({ fixture: 'sentry-http-app.cjs', env: { SENTRY_DSN: dsn, SENTRY_TRACES_SAMPLE_RATE: '1' } });
     try {
       await requestThatKills(app, '/reject');
       expect(await app.exit).toEqual({ code: 1, signal: null });
@@ -85,7 +88,11 @@ describe('a script that crashes with nothing else to run', () => {
   it('stays alive to report, then exits with code 1', async () => {
     const ingest = new SentryIngest();
     const dsn = await ingest.start();
-    const app = await startAgentApp({ fixture: 'sentry-crash-script.cjs', waitForListening: false, env: { SENTRY_DSN: dsn } });
+    const app = await startAgentApp({
+      fixture: 'sentry-crash-script.cjs',
+      waitForListening: false,
+      env: { SENTRY_DSN: dsn, SENTRY_TRACES_SAMPLE_RATE: '1' },
+    });
     try {
       expect(await app.exit).toEqual({ code: 1, signal: null });
       expect(app.stderr).toContain('Error: script crashed');
@@ -102,7 +109,7 @@ describe('a script that crashes with nothing else to run', () => {
     const app = await startAgentApp({
       fixture: 'sentry-crash-script.cjs',
       waitForListening: false,
-      env: { SENTRY_DSN: dsn, TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS: '1000' },
+      env: { SENTRY_DSN: dsn, SENTRY_TRACES_SAMPLE_RATE: '1', TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS: '1000' },
     });
     try {
       expect(await app.exit).toEqual({ code: 1, signal: null });
@@ -124,7 +131,10 @@ describe('SIGTERM', () => {
   it('flushes the buffered event and spans, then ends the process by the signal', async () => {
     const ingest = new SentryIngest();
     const dsn = await ingest.start();
-    const app = await startAgentApp({ fixture: 'sentry-express-app.cjs', env: { SENTRY_DSN: dsn, NODE_ENV: 'production' } });
+    const app = await startAgentApp({
+      fixture: 'sentry-express-app.cjs',
+      env: { SENTRY_DSN: dsn, SENTRY_TRACES_SAMPLE_RATE: '1', NODE_ENV: 'production' },
+    });
     const tp = traceparent();
     try {
       expect((await app.request('/api/lessons/5/fail', { headers: { traceparent: tp.header } })).status).toBe(500);
@@ -149,7 +159,7 @@ describe('an app with its own uncaughtException listener', () => {
     const app = await startAgentApp({
       fixture: 'sentry-http-app.cjs',
       nodeArgs: ['--require', `${__dirname}/../fixtures/sentry-keep-alive.cjs`],
-      env: { SENTRY_DSN: dsn },
+      env: { SENTRY_DSN: dsn, SENTRY_TRACES_SAMPLE_RATE: '1' },
     });
     try {
       await requestThatKills(app, '/throw');

@@ -58,7 +58,7 @@ async function withIngest(mode: IngestMode, body: (app: AgentApp, ingest: Sentry
   await ingest.start(mode);
   const app = await startAgentApp({
     fixture: 'sentry-express-app.cjs',
-    env: { SENTRY_DSN: ingest.dsn, NODE_ENV: 'production', TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS: '2000' },
+    env: { SENTRY_DSN: ingest.dsn, SENTRY_TRACES_SAMPLE_RATE: '1', NODE_ENV: 'production', TUTOR_OTEL_SHUTDOWN_TIMEOUT_MS: '2000' },
   });
   try {
     await agentReady(app);

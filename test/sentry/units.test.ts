@@ -3,6 +3,9 @@
  * (so it need not load the SDK at start): DSN parsing and the OTLP endpoint; then the settings,
  * the scrubbing rules, Node's rejection mode, Retry-After, and the span view sent to Sentry.
  */
+import { sqlShape } from '../../src/sentry/breadcrumbs/sql-shape';
+import { pathWithoutQuery, toBreadcrumbs, Trail } from '../../src/sentry/breadcrumbs/trail';
+import { noProxyMatches, proxyFor, proxyLabel, readProxyEnv } from '../../src/sentry/proxy';
 import { describe, expect, it } from 'vitest';
 import { makeDsn } from '@sentry/core';
 import { getOtlpTracesEndpoint } from '@sentry/node';
@@ -60,7 +63,14 @@ describe('settings', () => {
   it('default the environment to production and the release to <service>@<version>', () => {
     const { settings, warnings } = readSentrySettings({ SENTRY_DSN: DSNS[0] }, config);
     expect(warnings).toEqual([]);
-    expect(settings).toMatchObject({ environment: 'production', release: 'auth-service@1.4.2', tracesSampleRate: 1, debug: false });
+    expect(settings).toMatchObject({
+      environment: 'production',
+      release: 'auth-service@1.4.2',
+      tracesSampleRate: 0,
+      maxBreadcrumbs: 50,
+      profileSessionSampleRate: 0,
+      debug: false,
+    });
   });
 
   it('take SENTRY_RELEASE over GIT_COMMIT_SHA over the package version, and no release without a version', () => {
@@ -81,7 +91,7 @@ describe('settings', () => {
       { SENTRY_DSN: DSNS[0], SENTRY_TRACES_SAMPLE_RATE: '2', SENTRY_DEBUG: 'maybe', TUTOR_OTEL_SENTRY_SCRUB_PATTERN: '(' },
       config,
     );
-    expect(settings).toMatchObject({ tracesSampleRate: 1, debug: false, scrubPattern: undefined });
+    expect(settings).toMatchObject({ tracesSampleRate: 0, debug: false, scrubPattern: undefined });
     expect(warnings.map((w) => w.split(/[= ]/)[0])).toEqual(['SENTRY_TRACES_SAMPLE_RATE', 'SENTRY_DEBUG', 'TUTOR_OTEL_SENTRY_SCRUB_PATTERN']);
     expect(readSentrySettings({ SENTRY_DSN: DSNS[0], SENTRY_TRACES_SAMPLE_RATE: '0.25', SENTRY_DEBUG: 'true' }, config).settings).toMatchObject({
       tracesSampleRate: 0.25,
@@ -231,5 +241,89 @@ describe('Retry-After', () => {
     expect(retryAfterMs(new Date(10_000 + 30_000).toUTCString(), 10_000)).toBe(30_000);
     expect(retryAfterMs(null)).toBe(60_000);
     expect(retryAfterMs('soon')).toBe(60_000);
+  });
+});
+
+describe('proxy choice', () => {
+  const env = (vars: Record<string, string>) => readProxyEnv(vars);
+
+  it('takes the variable for the scheme, lower case before upper case', () => {
+    expect(readProxyEnv({ https_proxy: 'http://a:1', HTTPS_PROXY: 'http://b:1', HTTP_PROXY: 'c:3128', NO_PROXY: 'x' })).toEqual({
+      https: 'http://a:1',
+      http: 'c:3128',
+      noProxy: 'x',
+    });
+    const proxy = env({ http_proxy: 'http://user:p%40ss@proxy:3128', https_proxy: 'proxy.corp:8080' });
+    expect(proxyFor(new URL('http://o1.ingest.sentry.io/api/1/envelope/'), proxy)?.host).toBe('proxy:3128');
+    expect(proxyFor(new URL('https://o1.ingest.sentry.io/api/1/envelope/'), proxy)?.toString()).toBe('http://proxy.corp:8080/');
+    expect(proxyFor(new URL('https://o1.ingest.sentry.io/'), env({ http_proxy: 'proxy:1' }))).toBeUndefined();
+    expect(proxyLabel(proxyFor(new URL('http://s/'), proxy)!)).toBe('http://proxy:3128');
+    expect(proxyFor(new URL('https://s/'), env({ https_proxy: 'socks5://p:1' }))).toBeUndefined();
+  });
+
+  it('matches no_proxy as curl does: hosts, domain suffixes, ports, IP ranges, *', () => {
+    const cases: Array<[string, string, string, boolean]> = [
+      ['sentry.io', '443', 'sentry.io', true],
+      ['o1.ingest.sentry.io', '443', 'sentry.io', true],
+      ['o1.ingest.sentry.io', '443', '.sentry.io', true],
+      ['o1.ingest.sentry.io', '443', '*.sentry.io', true],
+      ['notsentry.io', '443', 'sentry.io', false],
+      ['SENTRY.IO.', '443', 'Sentry.io', true],
+      ['sentry.io', '443', 'sentry.io:8443', false],
+      ['sentry.io', '8443', 'sentry.io:8443', true],
+      ['10.1.2.3', '80', '10.0.0.0/8', true],
+      ['11.1.2.3', '80', '10.0.0.0/8', false],
+      ['127.0.0.1', '80', 'localhost, 127.0.0.1', true],
+      ['::1', '80', '[::1]', true],
+      ['[::1]', '9000', '[::1]:9000', true],
+      ['fd00::5', '80', 'fd00::/8', true],
+      ['anything', '1', '*', true],
+      ['a.example', '1', '', false],
+      ['1.2.3.4', '80', '2.3.4', false],
+    ];
+    for (const [host, port, list, expected] of cases) expect(noProxyMatches(host, port, list), `${host}:${port} in "${list}"`).toBe(expected);
+    expect(proxyFor(new URL('https://o1.ingest.sentry.io/'), env({ https_proxy: 'p:1', no_proxy: 'sentry.io' }))).toBeUndefined();
+  });
+});
+
+describe('breadcrumbs', () => {
+  it('shape SQL: literals, numbers and comments out, identifiers and placeholders kept', () => {
+    expect(sqlShape(`SELECT * FROM users WHERE email = 'a@b.c' AND id = 42 -- by admin`)).toBe('SELECT * FROM users WHERE email = ? AND id = ?');
+    expect(sqlShape(`INSERT INTO t (a, "b2") VALUES ($1, E'it\\'s', 'O''Brien', 1.5e3, $$body$$, $x$y$x$) /* secret */`)).toBe(
+      'INSERT INTO t (a, "b2") VALUES ($1, ?, ?, ?, ?, ?)',
+    );
+    expect(sqlShape('SELECT col1, t2.x3 FROM t2')).toBe('SELECT col1, t2.x3 FROM t2');
+    expect(sqlShape(undefined)).toBeUndefined();
+    expect(sqlShape(`SELECT '${'x'.repeat(50)}', ${'a, '.repeat(600)}b`, 100)).toMatch(/^SELECT \?, a, a.*…$/);
+  });
+
+  it('keep the latest notes up to the cap, the request first, oldest first', () => {
+    const trail = new Trail(3);
+    for (let i = 1; i <= 5; i++) trail.add({ kind: 'cache', at: i * 1000, command: `C${i}`, result: 'hit' });
+    expect(trail.ordered().map((n) => (n.kind === 'cache' ? n.command : ''))).toEqual(['C3', 'C4', 'C5']);
+    const crumbs = toBreadcrumbs(trail.ordered(), { at: 500, method: 'GET', route: '/a' }, 3);
+    expect(crumbs.map((c) => c.message)).toEqual(['GET /a', 'C4', 'C5']);
+    expect(crumbs.map((c) => c.timestamp)).toEqual([0.5, 4, 5]);
+    expect(toBreadcrumbs(trail.ordered(), undefined, 0)).toEqual([]);
+  });
+
+  it('turn notes into Sentry breadcrumbs with no values', () => {
+    const [http, db, ai] = toBreadcrumbs(
+      [
+        { kind: 'http', at: 1000, method: 'GET', origin: 'https://api.example.com', path: '/v1/users/7', status: 503, ms: 12.345 },
+        { kind: 'db', at: 2000, verb: 'SELECT', text: "SELECT 1 FROM t WHERE a = 'secret'", failed: true, errorCode: '42P01', ms: 1 },
+        { kind: 'ai', at: 3000, provider: 'openai', operation: 'chat', model: 'gpt-4o', inputTokens: 5, outputTokens: 7, status: 'success', ms: 900 },
+      ],
+      undefined,
+      10,
+    );
+    expect(http).toMatchObject({
+      category: 'http',
+      level: 'error',
+      data: { method: 'GET', url: 'https://api.example.com/v1/users/7', status_code: 503, duration_ms: 12.35 },
+    });
+    expect(db).toMatchObject({ category: 'db.query', level: 'error', message: 'SELECT ? FROM t WHERE a = ?', data: { error_code: '42P01' } });
+    expect(ai).toMatchObject({ category: 'ai', message: 'openai chat gpt-4o', data: { input_tokens: 5, output_tokens: 7, status: 'success' } });
+    expect(pathWithoutQuery('/a/b?token=x#f')).toBe('/a/b');
   });
 });

@@ -334,7 +334,7 @@ function renderMethod(push, opts, throughput) {
     '  per 1,000 answered requests. **Peak RSS** is `VmHWM` from `/proc/<pid>/status` at the end of the run.',
     '- **Setups.** Agent: `node --import ./dist/register.js`, metrics on a loopback port; "+ traces" sets',
     '  `OTEL_EXPORTER_OTLP_ENDPOINT` to a loopback OTLP receiver in the benchmark process (200 to POST /v1/traces);',
-    '  "+ Sentry" also sets `SENTRY_DSN=http://key@127.0.0.1:<port>/1`, a loopback server that answers 200 to anything.',
+    '  "+ Sentry" also sets `SENTRY_DSN=http://key@127.0.0.1:<port>/1`, a loopback server that answers 200 to anything, and `SENTRY_TRACES_SAMPLE_RATE=1`; "SENTRY_DSN set" sets the DSN alone.',
     '  Upstream: `node --experimental-loader=@opentelemetry/instrumentation/hook.mjs --import',
     '  @opentelemetry/auto-instrumentations-node/register` (the loader hook is what upstream documents for ESM apps;',
     '  without it an ESM app gets neither HTTP server nor ioredis spans), `OTEL_TRACES_EXPORTER=otlp` to the same',

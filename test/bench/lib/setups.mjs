@@ -79,7 +79,8 @@ export const SETUPS = {
     id: 'agent-sentry',
     label: 'agent: metrics + traces + Sentry',
     args: ['--import', AGENT],
-    env: async (ctx) => ({ ...(await agentEnv()), OTEL_EXPORTER_OTLP_ENDPOINT: ctx.otlpUrl, SENTRY_DSN: ctx.sentryDsn }),
+    // Every trace to Sentry too (spans go to Sentry only with a rate set).
+    env: async (ctx) => ({ ...(await agentEnv()), OTEL_EXPORTER_OTLP_ENDPOINT: ctx.otlpUrl, SENTRY_DSN: ctx.sentryDsn, SENTRY_TRACES_SAMPLE_RATE: '1' }),
   },
   agentSentryOnly: {
     id: 'agent-sentry-dsn',
