@@ -207,17 +207,26 @@ function runConsumer<A extends unknown[]>(where: string, fn: (...args: A) => voi
   }
 }
 
-type Emitter = { emit: (this: Emitter, ...args: unknown[]) => boolean; [RECORD]?: RequestRecord };
+type Emitter = {
+  emit: (this: Emitter, ...args: unknown[]) => boolean;
+  listenerCount: (event: string | symbol) => number;
+  [RECORD]?: RequestRecord;
+};
 
-/** One patch per prototype: objects without a record (client requests, the agent's own traffic) pass straight through. */
+/**
+ * One patch per prototype: objects without a record (client requests, the agent's own traffic)
+ * pass straight through, and so do events nobody listens to ('prefinish', 'finish', 'close' on
+ * most responses): with no listener there is no code to run in the request's context, and
+ * entering it would cost an AsyncLocalStorage frame per event per request.
+ */
 function patchEventEmit(proto: object, requests: ServerRequests): void {
   const target = proto as Emitter;
   const original = target.emit;
   if (typeof original !== 'function') return;
-  target.emit = function emit(this: Emitter) {
+  target.emit = function emit(this: Emitter, event?: unknown) {
     const record = this[RECORD];
     // eslint-disable-next-line prefer-rest-params
-    if (record === undefined) return original.apply(this, arguments as unknown as unknown[]);
+    if (record === undefined || this.listenerCount(event as string | symbol) === 0) return original.apply(this, arguments as unknown as unknown[]);
     // eslint-disable-next-line prefer-rest-params
     return requests.callIn(record, original as (this: unknown, ...args: unknown[]) => boolean, this, arguments);
   };

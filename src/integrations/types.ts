@@ -4,7 +4,7 @@
  * lists them. The enabled-name parsing, the ESM hook's package list, the upstream span
  * instrumentations, the health check kinds and the start sequence all derive from that list.
  */
-import type { MeterProvider, TracerProvider, Tracer } from '@opentelemetry/api';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { AgentConfig } from '../config/types';
 import type { Dependency, DependencyRegistry, HealthKind } from '../health/dependencies';
@@ -15,6 +15,7 @@ import type { OperationChannel } from '../instrumentations/operation-channel';
 import type { PgQuery } from '../instrumentations/pg/instrumentation';
 import type { Flusher } from '../lifecycle/shutdown';
 import type { MetricsPipeline } from '../metrics/provider';
+import type { AgentTracer } from '../tracing/agent-tracer';
 
 /** What an integration gives the user; the README's support table and the start-up line use it. */
 export type Capability = 'metrics' | 'spans' | 'health' | 'route-templates' | 'errors';
@@ -46,7 +47,7 @@ export interface IntegrationContext {
   /** The agent's metrics: instruments made here are served on /metrics. */
   metrics: Pick<MetricsPipeline, 'meter' | 'aggregates'>;
   /** The agent's tracer, when traces are on (undefined otherwise: make no spans). */
-  tracer: Tracer | undefined;
+  tracer: AgentTracer | undefined;
   /** The incoming HTTP requests, one record each (see http/requests.ts). */
   requests: ServerRequests;
   /** What /health probes. */

@@ -19,3 +19,12 @@ export function buildSampler(name: SamplerName, ratio: number): Sampler {
       return new ParentBasedSampler({ root: new AlwaysOnSampler() });
   }
 }
+
+/**
+ * Whether the sampler named keeps a child's decision equal to its parent's when the parent is not
+ * sampled: the parent-based ones (their default for such a parent is always off), and always_off,
+ * which records nothing anyway. traceidratio and always_on decide each span on its own.
+ */
+export function followsParent(name: SamplerName): boolean {
+  return name !== 'traceidratio' && name !== 'always_on';
+}

@@ -3,7 +3,7 @@
  * it off, no tracer provider is registered: instrumentation-free code paths stay untouched and
  * no span is ever created.
  */
-import { context, propagation, trace, type MeterProvider, type Tracer } from '@opentelemetry/api';
+import { context, propagation, trace, type MeterProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -17,11 +17,12 @@ import {
 } from '@opentelemetry/sdk-trace';
 import type { AgentConfig, TracesConfig } from '../config/types';
 import type { Integration } from '../integrations/types';
+import { agentTracer, type AgentTracer } from './agent-tracer';
 import { buildSampler } from './sampler';
 
 export interface Tracing {
   /** The agent's own spans (HTTP server, pg, ioredis). */
-  tracer: Tracer;
+  tracer: AgentTracer;
   /** Sends what is buffered; resolves when done or when the exporter gives up. */
   flush(): Promise<void>;
 }
@@ -88,7 +89,7 @@ export function startTracing(
   }
 
   return {
-    tracer: provider.getTracer('@tutor/otel-agent'),
+    tracer: agentTracer(provider.getTracer('@tutor/otel-agent'), config.traces.sampler),
     flush: () => provider.forceFlush(),
   };
 }

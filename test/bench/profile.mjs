@@ -1,8 +1,12 @@
 // Where the agent's cost goes: CPU profiles (`--cpu-prof`) of the agent at startup and of the
 // cache app under load, summarised by package, plus a census of the modules it loads.
 //
-//   node test/bench/profile.mjs [--setup agentTraces] [--seconds 10] [--connections 10] [--env NAME=value]... [--keep]
+//   node test/bench/profile.mjs [--setup agentTraces] [--seconds 10] [--connections 10] [--env NAME=value]...
+//                               [--agent other/dist/register.js] [--keep]
 //
+// Under load, each row also gives µs per answered request (warm-up included), which moves far less
+// with the machine's load than throughput does; --agent profiles another build of the agent (the
+// one before a change, say) in the same setup, for a before/after comparison.
 // Setups are the names in lib/setups.mjs (bare, agentMetrics, agentTraces, agentSentry, upstream).
 // Profiles are written to a temporary directory, removed unless --keep.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -12,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { bucketOf, summarizeProfile } from './lib/cpuprofile.mjs';
 import { startLoad } from './lib/load-client.mjs';
 import { cleanup, installRunGuards, sleep, spawnTracked, stop, waitFor, waitForListening } from './lib/processes.mjs';
-import { APP, EMPTY, REPO, SETUPS, baseEnv } from './lib/setups.mjs';
+import { AGENT, APP, EMPTY, REPO, SETUPS, baseEnv } from './lib/setups.mjs';
 import { startSink } from './lib/sinks.mjs';
 
 const { values } = parseArgs({
@@ -24,10 +28,14 @@ const { values } = parseArgs({
     'no-startup': { type: 'boolean', default: false },
     'no-load': { type: 'boolean', default: false },
     env: { type: 'string', multiple: true, default: [] },
+    agent: { type: 'string' },
   },
 });
-const setup = SETUPS[values.setup];
-if (!setup) throw new Error(`--setup: one of ${Object.keys(SETUPS).join(', ')}`);
+const chosen = SETUPS[values.setup];
+if (!chosen) throw new Error(`--setup: one of ${Object.keys(SETUPS).join(', ')}`);
+const setup = values.agent
+  ? { ...chosen, label: `${chosen.label} (build ${values.agent})`, args: chosen.args.map((a) => (a === AGENT ? path.resolve(values.agent) : a)) }
+  : chosen;
 const seconds = Number(values.seconds);
 /** --env NAME=value (repeatable): extra environment for the profiled process, e.g. OTEL_TRACES_SAMPLER=always_off. */
 const extraEnv = Object.fromEntries(values.env.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
@@ -39,17 +47,25 @@ const otlp = await startSink('otlp');
 const sentry = await startSink('ingest');
 const ctx = { otlp, sentry, otlpUrl: otlp.url, sentryDsn: `http://benchkey@127.0.0.1:${sentry.port}/1` };
 
-function print(title, rows, total) {
+function print(title, rows, total, requests) {
   console.log(`\n${title}`);
-  for (const [name, ms] of rows) console.log(`${ms.toFixed(1).padStart(9)} ms ${((ms / total) * 100).toFixed(1).padStart(5)} %  ${name}`);
+  for (const [name, ms] of rows) {
+    const perRequest = requests ? `${((ms * 1000) / requests).toFixed(2).padStart(8)} µs/req ` : '';
+    console.log(`${ms.toFixed(1).padStart(9)} ms ${((ms / total) * 100).toFixed(1).padStart(5)} % ${perRequest} ${name}`);
+  }
 }
 
-function report(file, label) {
+/** requests: how many the app answered while profiled, for the µs/req column. */
+function report(file, label, requests) {
   const summary = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), REPO);
-  console.log(`\n## ${label}: ${summary.totalMs.toFixed(0)} ms profiled`);
-  print('self time by package', summary.self.slice(0, 15), summary.totalMs);
-  print('inclusive time by package (a sample counts for every package on its stack)', summary.inclusive.slice(0, 15), summary.totalMs);
-  print('self time by function', summary.functions.slice(0, 20), summary.totalMs);
+  console.log(`\n## ${label}: ${summary.totalMs.toFixed(0)} ms profiled${requests ? `, ${requests} requests` : ''}`);
+  if (requests) {
+    const busy = summary.selfAll.filter(([name]) => name !== '(idle)').reduce((sum, [, ms]) => sum + ms, 0);
+    console.log(`CPU (all but idle): ${((busy * 1000) / requests).toFixed(1)} µs per request`);
+  }
+  print('self time by package', summary.self.slice(0, 15), summary.totalMs, requests);
+  print('inclusive time by package (a sample counts for every package on its stack)', summary.inclusive.slice(0, 15), summary.totalMs, requests);
+  print('self time by function', summary.functions.slice(0, 20), summary.totalMs, requests);
 }
 
 function census(stderr) {
@@ -102,7 +118,7 @@ try {
     const port = await waitForListening(app);
     const load = await startLoad();
     const url = `http://127.0.0.1:${port}`;
-    await load.run({ mode: 'saturate', url, connections: Number(values.connections), seconds: 2, keyBase: 0 });
+    const warm = await load.run({ mode: 'saturate', url, connections: Number(values.connections), seconds: 2, keyBase: 0 });
     const result = await load.run({ mode: 'saturate', url, connections: Number(values.connections), seconds, keyBase: 10_000_000 });
     await load.close();
     console.log(`\nload: ${result.rps.toFixed(0)} req/s, p99 ${result.p99.toFixed(2)} ms over ${seconds} s (profiling slows the app)`);
@@ -110,7 +126,8 @@ try {
     await Promise.race([app.exited, sleep(15_000)]);
     await stop(app);
     const file = await waitFor(() => newestProfile(sub), 5000, 'the profile').catch(() => undefined);
-    if (file) report(file, `under load, ${setup.label} (includes the 2 s warm-up and idle time)`);
+    const answered = warm.ok + warm.non2xx + result.ok + result.non2xx;
+    if (file) report(file, `under load, ${setup.label} (includes the 2 s warm-up and idle time)`, answered);
   }
   console.log(values.keep ? `\nprofiles kept in ${dir}` : '');
 } finally {

@@ -46,6 +46,13 @@ export interface OtlpSpan {
   attributes: OtlpAttributeMap;
   events: Array<{ name: string; attributes: OtlpAttributeMap }>;
   statusCode: number;
+  statusMessage: string;
+  /** W3C trace flags and the OTLP has-/is-remote-parent bits. */
+  flags: number;
+  startTimeUnixNano: bigint;
+  endTimeUnixNano: bigint;
+  /** The instrumentation scope's name. */
+  scope: string;
   resource: OtlpAttributeMap;
 }
 
@@ -251,10 +258,18 @@ export function decodeTraceRequest(body: Buffer): OtlpSpan[] {
     const resourceField = rsFields.find((f) => f.no === 1);
     const resource = resourceField ? attributes(readFields(resourceField.bytes), 1) : {};
     for (const ss of rsFields.filter((f) => f.no === 2)) {
-      for (const s of readFields(ss.bytes).filter((f) => f.no === 2)) {
+      const ssFields = readFields(ss.bytes);
+      const scopeField = ssFields.find((f) => f.no === 1);
+      const scope = scopeField
+        ? (readFields(scopeField.bytes)
+            .find((f) => f.no === 1)
+            ?.bytes.toString('utf8') ?? '')
+        : '';
+      for (const s of ssFields.filter((f) => f.no === 2)) {
         const sf = readFields(s.bytes);
         const hex = (no: number) => sf.find((f) => f.no === no)?.bytes.toString('hex') ?? '';
         const status = sf.find((f) => f.no === 15);
+        const statusFields = status ? readFields(status.bytes) : [];
         spans.push({
           traceId: hex(1),
           spanId: hex(2),
@@ -268,7 +283,12 @@ export function decodeTraceRequest(body: Buffer): OtlpSpan[] {
               const ef = readFields(e.bytes);
               return { name: ef.find((f) => f.no === 2)?.bytes.toString('utf8') ?? '', attributes: attributes(ef, 3) };
             }),
-          statusCode: status ? Number(readFields(status.bytes).find((f) => f.no === 3)?.int ?? 0n) : 0,
+          statusCode: Number(statusFields.find((f) => f.no === 3)?.int ?? 0n),
+          statusMessage: statusFields.find((f) => f.no === 2)?.bytes.toString('utf8') ?? '',
+          flags: Number(sf.find((f) => f.no === 16)?.int ?? 0n),
+          startTimeUnixNano: sf.find((f) => f.no === 7)?.int ?? 0n,
+          endTimeUnixNano: sf.find((f) => f.no === 8)?.int ?? 0n,
+          scope,
           resource,
         });
       }

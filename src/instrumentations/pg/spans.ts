@@ -1,16 +1,20 @@
 /** CLIENT spans for pg queries: a consumer of the pg patch's query events. */
-import { SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { AgentTracer } from '../../tracing/agent-tracer';
 import type { OperationChannel } from '../operation-channel';
 import type { PgQuery } from './instrumentation';
 import { pgSpanAttributes, pgSpanName } from './utils';
 
-export function tracePgQueries(queries: OperationChannel<PgQuery>, tracer: Tracer): void {
+export function tracePgQueries(queries: OperationChannel<PgQuery>, tracer: AgentTracer): void {
   queries.subscribe(
     {
       start(op) {
+        const parent = context.active();
+        // In a request that is not sampled: no span, no name, no attributes.
+        if (!tracer.recordsUnder(parent)) return;
         const params = op.client.connectionParameters;
         // From the app's call: a pool query that failed to check out a client is published when it failed.
-        const span = tracer.startSpan(pgSpanName(op.operation, params?.database), { kind: SpanKind.CLIENT, startTime: op.startedAt });
+        const span = tracer.startSpan(pgSpanName(op.operation, params?.database), { kind: SpanKind.CLIENT, startTime: op.startedAt }, parent);
         if (span.isRecording()) span.setAttributes(pgSpanAttributes(params, op.text, op.operation));
         op.span = span;
       },

@@ -2,10 +2,11 @@
  * The consumers of a Redis patch's command events (ioredis and node-redis alike): cache metrics,
  * command spans, and the Redis servers the health checks probe.
  */
-import { context, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { DependencyRegistry } from '../../health/dependencies';
 import { REDIS_HEALTH, redisKey, redisProbe } from '../../health/redis-probe';
 import type { CacheMetrics } from '../../metrics/cache-metrics';
+import type { AgentTracer } from '../../tracing/agent-tracer';
 import type { EventChannel, OperationChannel } from '../operation-channel';
 import type { RedisOperation, RedisServer } from './operation';
 import { classifyReply, redisSpanAttributes } from './replies';
@@ -21,13 +22,14 @@ export function meterRedisCommands(commands: OperationChannel<RedisOperation>, m
 
 /**
  * A CLIENT span per command, only inside a trace: a command outside any request, such as a
- * background poller, makes no root span (a non-recording parent gives a non-recording child).
+ * background poller, makes no root span; nor does one in a request that is not sampled.
  */
-export function traceRedisCommands(commands: OperationChannel<RedisOperation>, tracer: Tracer): void {
+export function traceRedisCommands(commands: OperationChannel<RedisOperation>, tracer: AgentTracer): void {
   commands.subscribe({
     start(op) {
       const parent = context.active();
-      if (trace.getSpan(parent) === undefined) return;
+      // Outside a request, or in one that is not sampled: no span at all.
+      if (trace.getSpan(parent) === undefined || !tracer.recordsUnder(parent)) return;
       // Named by the command as db.operation.name and the cache metrics spell it (`GET`).
       const span = tracer.startSpan(op.operation, { kind: SpanKind.CLIENT }, parent);
       if (span.isRecording()) span.setAttributes(redisSpanAttributes(op.operation, op.server));

@@ -23,6 +23,8 @@ export function bucketOf(frame, repo) {
     const parts = file.slice(nm + 13).split('/');
     return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
   }
+  // Another build of the agent (profile.mjs --agent) is the agent too.
+  if (file.endsWith(`${path.sep}dist${path.sep}register.js`)) return 'agent';
   const relative = path.relative(repo, file);
   if (relative.startsWith('dist/') || relative === 'register.js') return 'agent';
   if (relative.startsWith('test/bench/')) return `app (${relative})`;

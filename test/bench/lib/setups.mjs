@@ -112,6 +112,12 @@ export const BASELINE_SETUPS = BASELINE_AGENT
   ? [
       { ...SETUPS.agentMetrics, id: 'baseline-metrics', label: 'baseline build: metrics', args: ['--import', BASELINE_AGENT] },
       { ...SETUPS.agentTraces, id: 'baseline-traces', label: 'baseline build: metrics + traces', args: ['--import', BASELINE_AGENT] },
+      {
+        ...SETUPS.agentTracesSampled,
+        id: 'baseline-traces-10pct',
+        label: 'baseline build: metrics + traces, 10 % of traces sampled',
+        args: ['--import', BASELINE_AGENT],
+      },
     ]
   : [];
 
