@@ -160,7 +160,16 @@ async function main() {
   if (opts.only.includes('throughput')) {
     results.throughput = await runThroughput(
       SETUPS.bare,
-      [SETUPS.agentMetrics, SETUPS.agentTraces, SETUPS.agentTracesSampled, SETUPS.agentSentry, SETUPS.upstream, ...BASELINE_SETUPS],
+      [
+        SETUPS.agentMetrics,
+        SETUPS.agentTraces,
+        SETUPS.agentTracesSampled,
+        SETUPS.agentSentryOnly,
+        SETUPS.agentSentryProfiling,
+        SETUPS.agentSentry,
+        SETUPS.upstream,
+        ...BASELINE_SETUPS,
+      ],
       ctx,
       opts,
       say,

@@ -88,6 +88,13 @@ export const SETUPS = {
     args: ['--import', AGENT],
     env: async (ctx) => ({ ...(await agentEnv()), SENTRY_DSN: ctx.sentryDsn }),
   },
+  // Continuous profiling through the app's @sentry/profiling-node, every process profiled.
+  agentSentryProfiling: {
+    id: 'agent-sentry-profiling',
+    label: 'agent: metrics, SENTRY_DSN + profiling',
+    args: ['--import', AGENT],
+    env: async (ctx) => ({ ...(await agentEnv()), SENTRY_DSN: ctx.sentryDsn, SENTRY_PROFILE_SESSION_SAMPLE_RATE: '1' }),
+  },
   upstream: {
     id: 'upstream',
     label: 'upstream register + ESM hook',
