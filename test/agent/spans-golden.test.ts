@@ -168,10 +168,15 @@ function traceTree(spans: OtlpSpan[], traceId: string, downstreamPort: number): 
     status: { code: span.statusCode, message: span.statusMessage },
     attributes: sortedAttributes(span.attributes, downstreamPort),
     events: span.events.map((e) => ({ name: e.name, attributes: sortedAttributes(e.attributes, downstreamPort) })),
+    // Siblings in a fixed order by content, not by start time: a span started without an explicit
+    // time takes Date.now() (1 ms resolution) while one started from an operation's recorded start
+    // carries the performance clock, so two siblings within a millisecond may swap.
     children: inTrace
       .filter((c) => c.parentSpanId === span.spanId)
-      .sort((a, b) => (a.startTimeUnixNano < b.startTimeUnixNano ? -1 : a.startTimeUnixNano > b.startTimeUnixNano ? 1 : 0))
-      .map(build),
+      .map(build)
+      .map((tree) => ({ tree, key: JSON.stringify(tree) }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map(({ tree }) => tree),
   });
   const root = roots[0]!;
   return { parent: root.parentSpanId, tree: build(root) };
