@@ -71,7 +71,7 @@ export function start(): void {
   const esmHook = installEsmHook([...hookedPackages]);
 
   // Tracing first: the integrations below take its tracer, and the upstream instrumentations it
-  // loads (outgoing HTTP, fetch, Express, Fastify) re-wrap what they find already wrapped by another hand.
+  // loads (outgoing HTTP, fetch, Express) re-wrap what they find already wrapped by another hand.
   let tracing: Tracing | undefined;
   if (tracesOn) {
     try {

@@ -40,7 +40,7 @@ function createExporter(traces: TracesConfig, selfMetrics: MeterProvider): SpanE
 
 /**
  * @param integrations the enabled integrations: the upstream span instrumentations of those that
- *   have one are loaded here (outgoing HTTP, fetch, Express and Fastify middleware spans)
+ *   have one are loaded here (outgoing HTTP, fetch, Express middleware spans)
  * @param instrumentationMeters where upstream instrumentations record their semantic-convention
  *   metrics (a no-op provider unless they were asked for)
  * @param selfMetrics where the span pipeline reports on itself (queue, drops, export failures)

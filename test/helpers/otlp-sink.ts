@@ -43,6 +43,18 @@ export class OtlpSink {
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 
+  /** The spans as posted (JSON posts only), for fields spans() leaves out: status, events. */
+  rawSpans(): RawOtlpSpan[] {
+    return this.posts
+      .filter((post) => post.contentType.includes('json'))
+      .flatMap((post) => {
+        const body = JSON.parse(post.body.toString('utf8'));
+        return (body.resourceSpans ?? []).flatMap((rs: { scopeSpans?: Array<{ spans?: RawOtlpSpan[] }> }) =>
+          (rs.scopeSpans ?? []).flatMap((ss) => ss.spans ?? []),
+        );
+      });
+  }
+
   spans(): OtlpSpan[] {
     const spans: OtlpSpan[] = [];
     for (const post of this.posts) {
@@ -67,6 +79,12 @@ export class OtlpSink {
     }
     return spans;
   }
+}
+
+export interface RawOtlpSpan {
+  name: string;
+  status?: { code?: number; message?: string };
+  events?: Array<{ name: string; attributes?: unknown }>;
 }
 
 function flatten(attributes: Array<{ key: string; value: Record<string, unknown> }> | undefined): Record<string, unknown> {
