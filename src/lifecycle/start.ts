@@ -5,6 +5,7 @@
  * async. This file names no integration: integrations/registry.ts lists them.
  */
 import { metrics as otelMetrics } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { readAppPackage } from '../config/app-package';
 import { readConfig } from '../config/env';
@@ -18,9 +19,11 @@ import { ServerRequests } from '../http/requests';
 import { installEsmHook } from '../instrumentations/module-hooks';
 import { INTEGRATIONS } from '../integrations/registry';
 import type { Integration, IntegrationContext } from '../integrations/types';
+import { routeDiagnostics } from '../logging/diag';
 import { describeError, log, setLogLevel } from '../logging/logger';
 import { createMetricsPipeline } from '../metrics/provider';
 import type { Tracing } from '../tracing/tracing';
+import { buildResource } from './resource';
 import { installShutdown, type Flusher } from './shutdown';
 
 export function start(): void {
@@ -31,7 +34,12 @@ export function start(): void {
   const dependencies = new DependencyRegistry();
   addConfiguredDependencies(config, dependencies);
 
-  const pipeline = createMetricsPipeline(config);
+  routeDiagnostics(config.logLevel);
+
+  // Built once when something shows it, so spans and metrics carry the same service.instance.id.
+  let resource: Resource | undefined;
+  const resourceOnce = (): Resource => (resource ??= buildResource(config));
+  const pipeline = createMetricsPipeline(config, config.metrics.prometheusTargetInfo ? resourceOnce() : undefined);
   const flushers: Flusher[] = [];
   const base: Omit<IntegrationContext, 'tracer'> = {
     config,
@@ -77,7 +85,7 @@ export function start(): void {
     try {
       const { startTracing } = require('../tracing/tracing') as typeof import('../tracing/tracing');
       const instrumentationMeters = config.semconvMetrics ? pipeline.provider : otelMetrics.getMeterProvider();
-      tracing = startTracing(config, prepared, instrumentationMeters, pipeline.provider, extraSpanProcessors);
+      tracing = startTracing(config, prepared, instrumentationMeters, pipeline.provider, resourceOnce(), extraSpanProcessors);
       flushers.unshift(() => tracing!.flush());
     } catch (error) {
       log.warn(`tracing could not start (${describeError(error)}); metrics and health go on without it`);

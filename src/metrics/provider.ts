@@ -8,7 +8,7 @@
  */
 import type { Histogram, Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { AgentConfig } from '../config/types';
 import { AgentAggregates } from './aggregates';
@@ -27,22 +27,24 @@ export type MetricInstruments = Pick<MetricsPipeline, 'meter' | 'aggregates'>;
 
 export const AGENT_SCOPE = '@tutor/otel-agent';
 
-export function createMetricsPipeline(config: AgentConfig): MetricsPipeline {
+/**
+ * @param detected the resource the agent built (lifecycle/resource.ts), when something shows it:
+ *   `target_info` (TUTOR_OTEL_PROMETHEUS_TARGET_INFO); otherwise the service's name and version.
+ */
+export function createMetricsPipeline(config: AgentConfig, detected?: Resource): MetricsPipeline {
   const aggregates = new AgentAggregates(AGENT_SCOPE);
   const exporter = new PrometheusExporter({
     preventServerStart: true,
     metricProducers: [aggregates],
     withoutScopeInfo: true,
-    withoutTargetInfo: true,
+    withoutTargetInfo: !config.metrics.prometheusTargetInfo,
     withResourceConstantLabels: /^service$/,
   });
+  const base =
+    detected ?? resourceFromAttributes({ ...config.resourceAttributes, 'service.name': config.serviceName, 'service.version': config.serviceVersion });
   const provider = new MeterProvider({
-    resource: resourceFromAttributes({
-      ...config.resourceAttributes,
-      'service.name': config.serviceName,
-      'service.version': config.serviceVersion,
-      service: config.serviceName,
-    }),
+    // `service` becomes the constant label of every series (see the exporter's options above).
+    resource: base.merge(resourceFromAttributes({ service: config.serviceName })),
     readers: [exporter],
   });
   return { provider, exporter, meter: provider.getMeter(AGENT_SCOPE), aggregates };
