@@ -18,6 +18,12 @@ const UNIMPLEMENTED: ReadonlyArray<{ match: RegExp; why: string; unless?: RegExp
   },
   { match: /^OTEL_EXPORTER_(ZIPKIN|JAEGER)_/, why: 'the agent exports traces over OTLP only' },
   { match: /^OTEL_METRICS_EXEMPLAR_FILTER$/, why: 'the agent records no exemplars' },
+  {
+    match: /^OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE$/,
+    unless: /^\s*cumulative\s*$/i,
+    why: 'the agent pushes cumulative metrics, as Prometheus reads them',
+  },
+  { match: /^OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION$/, why: 'the agent pushes explicit-bucket histograms, as /metrics serves them' },
   { match: /^OTEL_EXPERIMENTAL_CONFIG_FILE$|^OTEL_CONFIG_FILE$/, why: 'the agent is configured by environment variables only' },
   { match: /^OTEL_SEMCONV_STABILITY_OPT_IN$/, why: 'the agent emits the stable semantic conventions only' },
 ];

@@ -21,7 +21,7 @@ import { INTEGRATIONS } from '../integrations/registry';
 import type { Integration, IntegrationContext } from '../integrations/types';
 import { routeDiagnostics } from '../logging/diag';
 import { describeError, log, setLogLevel } from '../logging/logger';
-import { createMetricsPipeline } from '../metrics/provider';
+import { createMetricsPipeline, metricsShowResource } from '../metrics/provider';
 import type { Tracing } from '../tracing/tracing';
 import { buildResource } from './resource';
 import { installShutdown, type Flusher } from './shutdown';
@@ -39,8 +39,9 @@ export function start(): void {
   // Built once when something shows it, so spans and metrics carry the same service.instance.id.
   let resource: Resource | undefined;
   const resourceOnce = (): Resource => (resource ??= buildResource(config));
-  const pipeline = createMetricsPipeline(config, config.metrics.prometheusTargetInfo ? resourceOnce() : undefined);
+  const pipeline = createMetricsPipeline(config, metricsShowResource(config) ? resourceOnce() : undefined);
   const flushers: Flusher[] = [];
+  if (config.metrics.exporters.includes('otlp')) flushers.push(() => pipeline.flush());
   const base: Omit<IntegrationContext, 'tracer'> = {
     config,
     env: process.env,
@@ -115,6 +116,7 @@ export function start(): void {
     const sentryOn = extraSpanProcessors.length > 0;
     log.info(
       `${config.serviceName}: /metrics /health /ready /live ${where}; instrumentations: ${[...config.instrumentations].join(', ') || 'none'}; ` +
+        `${config.metrics.exporters.includes('otlp') ? `metrics pushed: otlp ${redactUrl(config.metrics.otlpEndpoint)}; ` : ''}` +
         `traces: ${tracesOn ? `${[...config.traces.exporters, ...(sentryOn ? ['sentry'] : [])].join('+')} ${config.traces.exporters.includes('otlp') ? redactUrl(config.traces.otlpEndpoint ?? '') : ''}`.trim() : 'off'}; ESM hook: ${esmHook}`,
     );
   });

@@ -15,11 +15,14 @@ import { AgentAggregates } from './aggregates';
 
 export interface MetricsPipeline {
   provider: MeterProvider;
-  exporter: PrometheusExporter;
+  /** What /metrics serves; undefined when OTEL_METRICS_EXPORTER leaves Prometheus out. */
+  exporter: PrometheusExporter | undefined;
   /** The meter every metric module of the agent creates its instruments on. */
   meter: Meter;
   /** The per-request counters and histograms, summed by the agent (see aggregates.ts). */
   aggregates: AgentAggregates;
+  /** Pushes what is not pushed yet (OTLP metrics), at shutdown. */
+  flush(): Promise<void>;
 }
 
 /** What a metric module needs to create its instruments. */
@@ -29,25 +32,43 @@ export const AGENT_SCOPE = '@tutor/otel-agent';
 
 /**
  * @param detected the resource the agent built (lifecycle/resource.ts), when something shows it:
- *   `target_info` (TUTOR_OTEL_PROMETHEUS_TARGET_INFO); otherwise the service's name and version.
+ *   `target_info` (TUTOR_OTEL_PROMETHEUS_TARGET_INFO) or pushed metrics; otherwise the service's
+ *   name and version.
  */
 export function createMetricsPipeline(config: AgentConfig, detected?: Resource): MetricsPipeline {
   const aggregates = new AgentAggregates(AGENT_SCOPE);
-  const exporter = new PrometheusExporter({
-    preventServerStart: true,
-    metricProducers: [aggregates],
-    withoutScopeInfo: true,
-    withoutTargetInfo: !config.metrics.prometheusTargetInfo,
-    withResourceConstantLabels: /^service$/,
-  });
+  const { exporters } = config.metrics;
+  const exporter = exporters.includes('prometheus')
+    ? new PrometheusExporter({
+        preventServerStart: true,
+        metricProducers: [aggregates],
+        withoutScopeInfo: true,
+        withoutTargetInfo: !config.metrics.prometheusTargetInfo,
+        withResourceConstantLabels: /^service$/,
+      })
+    : undefined;
+  const push = exporters.includes('otlp')
+    ? (require('./otlp-push') as typeof import('./otlp-push')).createOtlpMetricReader(config.metrics, [aggregates], config.serviceName)
+    : undefined;
   const base =
     detected ?? resourceFromAttributes({ ...config.resourceAttributes, 'service.name': config.serviceName, 'service.version': config.serviceVersion });
   const provider = new MeterProvider({
-    // `service` becomes the constant label of every series (see the exporter's options above).
+    // `service` becomes the constant label of every Prometheus series (see the exporter's options above).
     resource: base.merge(resourceFromAttributes({ service: config.serviceName })),
-    readers: [exporter],
+    readers: [...(exporter ? [exporter] : []), ...(push ? [push] : [])],
   });
-  return { provider, exporter, meter: provider.getMeter(AGENT_SCOPE), aggregates };
+  return {
+    provider,
+    exporter,
+    meter: provider.getMeter(AGENT_SCOPE),
+    aggregates,
+    flush: () => push?.forceFlush() ?? Promise.resolve(),
+  };
+}
+
+/** Does the metrics pipeline need the detected resource (it is shown somewhere)? */
+export function metricsShowResource(config: AgentConfig): boolean {
+  return config.metrics.prometheusTargetInfo || config.metrics.exporters.includes('otlp');
 }
 
 /**

@@ -55,6 +55,34 @@ export class OtlpSink {
       });
   }
 
+  /** The data points of the metrics posted as JSON to a /v1/metrics path, in arrival order. */
+  metricPoints(): OtlpMetricPoint[] {
+    const points: OtlpMetricPoint[] = [];
+    for (const post of this.posts) {
+      if (!post.contentType.includes('json') || !post.path.endsWith('/v1/metrics')) continue;
+      const body = JSON.parse(post.body.toString('utf8'));
+      for (const rm of body.resourceMetrics ?? []) {
+        const resource = flatten(rm.resource?.attributes);
+        for (const sm of rm.scopeMetrics ?? []) {
+          for (const m of sm.metrics ?? []) {
+            const data = m.sum ?? m.gauge ?? m.histogram ?? {};
+            for (const p of data.dataPoints ?? []) {
+              points.push({
+                name: m.name,
+                attributes: flatten(p.attributes),
+                resource,
+                value: p.asDouble ?? (p.asInt === undefined ? undefined : Number(p.asInt)),
+                count: p.count === undefined ? undefined : Number(p.count),
+                sum: p.sum,
+              });
+            }
+          }
+        }
+      }
+    }
+    return points;
+  }
+
   spans(): OtlpSpan[] {
     const spans: OtlpSpan[] = [];
     for (const post of this.posts) {
@@ -79,6 +107,16 @@ export class OtlpSink {
     }
     return spans;
   }
+}
+
+/** One data point of a pushed metric (sums and gauges: value; histograms: count and sum). */
+export interface OtlpMetricPoint {
+  name: string;
+  attributes: Record<string, unknown>;
+  resource: Record<string, unknown>;
+  value?: number;
+  count?: number;
+  sum?: number;
 }
 
 export interface RawOtlpSpan {

@@ -177,7 +177,7 @@ function parseScrape(text: string): Map<string, Family> {
 function scrape(pipeline: ReturnType<typeof createMetricsPipeline>): Promise<string> {
   return new Promise((resolve) => {
     const response = { statusCode: 0, setHeader: () => undefined, end: (text: string) => resolve(text) };
-    pipeline.exporter.getMetricsRequestHandler({} as never, response as unknown as ServerResponse);
+    pipeline.exporter!.getMetricsRequestHandler({} as never, response as unknown as ServerResponse);
   });
 }
 

@@ -180,3 +180,47 @@ describe('LineBudget (OpenTelemetry diagnostics at debug)', () => {
     expect(budget.take(1000)).toEqual({ allowed: true, dropped: 2 });
   });
 });
+
+describe('OTEL_METRICS_EXPORTER and the metrics push settings', () => {
+  it('defaults to prometheus only, every 60 s, to localhost:4318/v1/metrics', () => {
+    expect(read({}).config.metrics).toMatchObject({
+      exporters: ['prometheus'],
+      exportIntervalMs: 60000,
+      exportTimeoutMs: 30000,
+      otlpEndpoint: 'http://localhost:4318/v1/metrics',
+      prometheusTargetInfo: false,
+    });
+  });
+
+  it('reads a list; none empties it; an unknown exporter is one warning and the default', () => {
+    expect(read({ OTEL_METRICS_EXPORTER: 'OTLP, prometheus' }).config.metrics.exporters).toEqual(['otlp', 'prometheus']);
+    expect(read({ OTEL_METRICS_EXPORTER: 'none' }).config.metrics.exporters).toEqual([]);
+    const { config, warnings } = read({ OTEL_METRICS_EXPORTER: 'console' });
+    expect(config.metrics.exporters).toEqual(['prometheus']);
+    expect(warnings.map((w) => w.variable)).toEqual(['OTEL_METRICS_EXPORTER']);
+  });
+
+  it('an OTLP endpoint alone does not push metrics (the agent serves /metrics by default)', () => {
+    expect(read({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).config.metrics).toMatchObject({
+      exporters: ['prometheus'],
+      otlpEndpoint: 'http://collector:4318/v1/metrics',
+    });
+  });
+
+  it('the metrics-specific endpoint, protocol and headers win over the general ones', () => {
+    const { config } = read({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://metrics:4318/custom',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/json',
+      OTEL_EXPORTER_OTLP_HEADERS: 'a=1,b=2',
+      OTEL_EXPORTER_OTLP_METRICS_HEADERS: 'b=3',
+    });
+    expect(config.metrics).toMatchObject({ otlpEndpoint: 'http://metrics:4318/custom', otlpProtocol: 'http/json', otlpHeaders: { a: '1', b: '3' } });
+    expect(config.traces.otlpProtocol).toBe('http/protobuf');
+  });
+
+  it('the push timeout never exceeds the interval', () => {
+    expect(read({ OTEL_METRIC_EXPORT_INTERVAL: '1000' }).config.metrics).toMatchObject({ exportIntervalMs: 1000, exportTimeoutMs: 1000 });
+  });
+});
