@@ -17,7 +17,7 @@ import {
 import { otlpExporterOptions } from '../config/otlp-options';
 import type { AgentConfig, TracesConfig } from '../config/types';
 import type { Integration } from '../integrations/types';
-import { buildPropagator } from './propagators';
+import { buildPropagator } from '../http/propagators';
 import { buildSampler } from './sampler';
 
 export interface Tracing {

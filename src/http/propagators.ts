@@ -1,6 +1,7 @@
 /**
  * The propagator OTEL_PROPAGATORS names: W3C trace context and baggage by default, B3 single or
- * multi header on request, nothing for `none`. The B3 code is loaded only when asked for.
+ * multi header on request, nothing for `none`. The B3 code is loaded only when asked for. Used by
+ * tracing, and with traces off by the context forwarding (instrumentations/http/forward-context.ts).
  */
 import type { TextMapPropagator } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
