@@ -12,6 +12,8 @@
 // bundle the build writes what their licences ask for and what auditors read:
 // - dist/THIRD-PARTY-NOTICES: name, version, licence and licence text of every bundled package;
 // - dist/sbom.cdx.json: a CycloneDX SBOM (from `npm sbom`) of the bundled and runtime packages.
+// @opentelemetry/api is bundled too, as the fallback of the copy installed beside the agent (a peer
+// dependency shared with the app; see src/otel-api/shared.ts).
 // The build fails when a package is bundled twice (two versions of @opentelemetry/instrumentation
 // once were: a larger file and two copies of module state).
 import { build } from 'esbuild';
@@ -20,6 +22,17 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync 
 import * as path from 'node:path';
 
 const RUNTIME_EXTERNALS = ['import-in-the-middle', 'require-in-the-middle'];
+const SHARED_API = path.resolve('src/otel-api/shared.ts');
+const BUNDLED_API_VERSION = JSON.parse(readFileSync('node_modules/@opentelemetry/api/package.json', 'utf8')).version;
+
+// Every `@opentelemetry/api` import in the bundle (the agent's and the bundled SDK's) goes through
+// src/otel-api/shared.ts, which picks the copy installed beside the agent or the bundled one.
+const sharedApi = {
+  name: 'shared-otel-api',
+  setup(b) {
+    b.onResolve({ filter: /^@opentelemetry\/api$/ }, (args) => (args.importer === SHARED_API ? undefined : { path: SHARED_API }));
+  },
+};
 
 rmSync('dist', { recursive: true, force: true });
 const result = await build({
@@ -33,6 +46,8 @@ const result = await build({
   logLevel: 'warning',
   legalComments: 'eof',
   metafile: true,
+  plugins: [sharedApi],
+  define: { __BUNDLED_OTEL_API_VERSION__: JSON.stringify(BUNDLED_API_VERSION) },
 });
 // The preload entry exports nothing; its types say so.
 writeFileSync('dist/register.d.ts', 'export {};\n');

@@ -4,7 +4,7 @@
  * preload so every hook is in place before the app's first import; only the endpoint's listen is
  * async. This file names no integration: integrations/registry.ts lists them.
  */
-import { metrics as otelMetrics } from '@opentelemetry/api';
+import { createNoopMeter, metrics as otelMetrics, type MeterProvider } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { readAppPackage } from '../config/app-package';
@@ -66,9 +66,16 @@ export function start(): void {
   });
 
   let tracesOn = config.traces.exporters.length > 0 || extraSpanProcessors.length > 0;
-  if (tracesOn && anotherTracerProviderRegistered()) {
+  const registered = registeredByAnotherSdk();
+  // The app's own instruments go to the SDK that registered a meter provider first, if any.
+  const otherMeters = registered.metrics ? ' and the app’s own instruments' : '';
+  let warnedAboutOtherSdk = false;
+  if (tracesOn && registered.trace) {
+    warnedAboutOtherSdk = true;
     // Two SDKs patching the same modules would make every span twice.
-    log.warn('another OpenTelemetry SDK already registered a tracer provider; the agent leaves tracing to it and keeps its metrics and health endpoints');
+    log.warn(
+      `another OpenTelemetry SDK already registered a tracer provider; the agent leaves tracing${otherMeters} to it and keeps its metrics and health endpoints`,
+    );
     tracesOn = false;
   }
 
@@ -85,7 +92,7 @@ export function start(): void {
   if (tracesOn) {
     try {
       const { startTracing } = require('../tracing/tracing') as typeof import('../tracing/tracing');
-      const instrumentationMeters = config.semconvMetrics ? pipeline.provider : otelMetrics.getMeterProvider();
+      const instrumentationMeters: MeterProvider = config.semconvMetrics ? pipeline.provider : { getMeter: () => createNoopMeter() };
       tracing = startTracing(config, prepared, instrumentationMeters, pipeline.provider, resourceOnce(), extraSpanProcessors);
       flushers.unshift(() => tracing!.flush());
     } catch (error) {
@@ -100,6 +107,17 @@ export function start(): void {
     } catch (error) {
       log.warn(`${integration.name} could not start (${describeError(error)}); the app runs on without it`);
     }
+  }
+
+  // The app's own instruments (`metrics.getMeter(...)` from its @opentelemetry/api) go to the
+  // agent's MeterProvider: served on /metrics with the `service` label, pushed with the rest.
+  // Registered after the upstream instrumentations were made, so they keep their no-op meters.
+  if (registered.metrics) {
+    if (!warnedAboutOtherSdk) {
+      log.warn('another OpenTelemetry SDK already registered a meter provider; the app’s own instruments go there, not to the agent’s /metrics');
+    }
+  } else {
+    otelMetrics.setGlobalMeterProvider(pipeline.provider);
   }
 
   const health = new HealthService(dependencies, config.health, { service: config.serviceName, version: config.serviceVersion });
@@ -142,8 +160,8 @@ function addConfiguredDependencies(config: AgentConfig, dependencies: Dependency
   }
 }
 
-/** Did something before the agent (another preload, an SDK started earlier) register a global tracer provider? */
-function anotherTracerProviderRegistered(): boolean {
-  const registry = (globalThis as Record<symbol, { trace?: unknown } | undefined>)[Symbol.for('opentelemetry.js.api.1')];
-  return registry?.trace !== undefined;
+/** What something before the agent (another preload, an SDK started earlier) registered as global providers. */
+function registeredByAnotherSdk(): { trace: boolean; metrics: boolean } {
+  const registry = (globalThis as Record<symbol, { trace?: unknown; metrics?: unknown } | undefined>)[Symbol.for('opentelemetry.js.api.1')];
+  return { trace: registry?.trace !== undefined, metrics: registry?.metrics !== undefined };
 }
