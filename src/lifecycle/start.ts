@@ -133,7 +133,7 @@ export function start(): void {
     const where = address && typeof address === 'object' ? `on http://${config.metricsHost}:${address.port}` : 'off';
     const sentryOn = extraSpanProcessors.length > 0;
     log.info(
-      `${config.serviceName}: /metrics /health /ready /live ${where}; instrumentations: ${[...config.instrumentations].join(', ') || 'none'}; ` +
+      `${config.serviceName}: ${pipeline.exporter ? '/metrics ' : ''}/health /ready /live ${where}; instrumentations: ${[...config.instrumentations].join(', ') || 'none'}; ` +
         `${config.metrics.exporters.includes('otlp') ? `metrics pushed: otlp ${redactUrl(config.metrics.otlpEndpoint)}; ` : ''}` +
         `traces: ${tracesOn ? `${[...config.traces.exporters, ...(sentryOn ? ['sentry'] : [])].join('+')} ${config.traces.exporters.includes('otlp') ? redactUrl(config.traces.otlpEndpoint ?? '') : ''}`.trim() : 'off'}; ESM hook: ${esmHook}`,
     );

@@ -63,6 +63,7 @@ describe('metrics pushed over OTLP', () => {
     expect(post.body.includes('pushed')).toBe(true);
     expect((await fetch(`${app.metricsUrl}/metrics`)).status).toBe(404);
     expect((await app.endpoint('/health')).status).toBe(200);
+    expect(app.agentLines.find((l) => l.includes('info:'))).toMatch(/pushed: \/health \/ready \/live on http/);
   });
 
   it('pushes what is left at SIGTERM, before the next interval', async () => {
