@@ -42,7 +42,9 @@ export class EnvReader {
     return nonBlank(this.env[variable]);
   }
 
+  /** Records a warning; the same one twice (a variable read for traces and for metrics) is kept once. */
   warn(variable: string, message: string): void {
+    if (this.warnings.some((w) => w.variable === variable && w.message === message)) return;
     this.warnings.push({ variable, message });
   }
 }

@@ -4,6 +4,8 @@ export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug';
 
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
 
+export type OtlpCompression = 'gzip' | 'none';
+
 export type SamplerName = 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
 
 /**
@@ -17,6 +19,33 @@ export interface CredentialSource {
   file: string | undefined;
 }
 
+/** OTEL_PROPAGATORS values the agent implements. */
+export type PropagatorName = 'tracecontext' | 'baggage' | 'b3' | 'b3multi';
+
+/** OTEL_NODE_RESOURCE_DETECTORS values the agent implements. */
+export type ResourceDetectorName = 'env' | 'host' | 'os' | 'process' | 'container' | 'serviceinstance';
+
+/** OTEL_METRICS_EXPORTER values. */
+export type MetricsExporterName = 'prometheus' | 'otlp';
+
+/** The batch span processor's settings (OTEL_BSP_*). */
+export interface BatchSettings {
+  scheduleDelayMs: number;
+  exportTimeoutMs: number;
+  maxQueueSize: number;
+  maxExportBatchSize: number;
+}
+
+/** Span limits (OTEL_ATTRIBUTE_*, OTEL_SPAN_*, OTEL_EVENT_*, OTEL_LINK_* limits). */
+export interface SpanLimitSettings {
+  attributeValueLengthLimit: number;
+  attributeCountLimit: number;
+  eventCountLimit: number;
+  linkCountLimit: number;
+  attributePerEventCountLimit: number;
+  attributePerLinkCountLimit: number;
+}
+
 export interface TracesConfig {
   /** Exporters to send spans to; empty means tracing stays off and no span is created. */
   exporters: Array<'otlp' | 'console'>;
@@ -25,6 +54,27 @@ export interface TracesConfig {
   otlpHeaders: Record<string, string>;
   sampler: SamplerName;
   samplerRatio: number;
+  /** Per-export deadline of the OTLP exporter (OTEL_EXPORTER_OTLP(_TRACES)_TIMEOUT). */
+  otlpTimeoutMs: number;
+  otlpCompression: OtlpCompression;
+  batch: BatchSettings;
+  limits: SpanLimitSettings;
+}
+
+export interface MetricsConfig {
+  /** Where metrics go: Prometheus scrapes /metrics, OTLP pushes to the Collector; empty: neither. */
+  exporters: MetricsExporterName[];
+  /** OTEL_METRIC_EXPORT_INTERVAL: the push interval. */
+  exportIntervalMs: number;
+  /** OTEL_METRIC_EXPORT_TIMEOUT: the push deadline. */
+  exportTimeoutMs: number;
+  otlpEndpoint: string;
+  otlpProtocol: OtlpProtocol;
+  otlpHeaders: Record<string, string>;
+  otlpTimeoutMs: number;
+  otlpCompression: OtlpCompression;
+  /** TUTOR_OTEL_PROMETHEUS_TARGET_INFO: also serve `target_info` with the resource on /metrics. */
+  prometheusTargetInfo: boolean;
 }
 
 export interface HealthConfig {
@@ -64,6 +114,11 @@ export interface AgentConfig {
   semconvMetrics: boolean;
   shutdownTimeoutMs: number;
   traces: TracesConfig;
+  metrics: MetricsConfig;
+  /** OTEL_PROPAGATORS: how trace context and baggage travel in headers; empty: not at all. */
+  propagators: PropagatorName[];
+  /** OTEL_NODE_RESOURCE_DETECTORS: what the resource of traces (and pushed metrics) describes. */
+  resourceDetectors: ResourceDetectorName[];
   health: HealthConfig;
   /** SENTRY_DSN as given (parsed by the Sentry integration); undefined: Sentry is off. */
   sentryDsn: string | undefined;

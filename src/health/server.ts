@@ -32,8 +32,8 @@ export interface AgentServerOptions {
   port: number;
   /** Who may read /metrics and /health (undefined: open); /live and /ready stay open for probes. */
   accepted: Credentials | undefined;
-  /** The Prometheus exporter whose text `/metrics` serves (rendered by metrics-text.ts). */
-  metrics: PrometheusExporter;
+  /** The Prometheus exporter whose text `/metrics` serves (rendered by metrics-text.ts); undefined: /metrics is not served. */
+  metrics: PrometheusExporter | undefined;
   health: HealthService;
   /** Connections open at once; more are closed on accept. */
   maxConnections: number;
@@ -56,7 +56,8 @@ export const LIMITS = {
 };
 
 export function startAgentServer(options: AgentServerOptions): Promise<http.Server | undefined> {
-  const metrics = sharedRender(prometheusText(options.metrics), { minGapMs: LIMITS.renderGapMs, maxGapMs: LIMITS.renderMaxGapMs });
+  const exporter = options.metrics;
+  const metrics = exporter ? sharedRender(prometheusText(exporter), { minGapMs: LIMITS.renderGapMs, maxGapMs: LIMITS.renderMaxGapMs }) : undefined;
   const answer = (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> =>
     handle(options, metrics, request, response).catch((error: unknown) => {
       reportOnce('agent endpoint', error);
@@ -184,7 +185,7 @@ function oneAtATime(answer: Handler): (request: http.IncomingMessage, response: 
 
 async function handle(
   options: AgentServerOptions,
-  metrics: () => Promise<string>,
+  metrics: (() => Promise<string>) | undefined,
   request: http.IncomingMessage,
   response: http.ServerResponse,
 ): Promise<void> {
@@ -199,6 +200,8 @@ async function handle(
       return send(response, await options.health.ready());
     case '/metrics':
       if (!(await authorized(options.accepted, request))) return unauthorized(response);
+      if (!metrics)
+        return send(response, { statusCode: 404, body: { error: 'metrics are not served here: OTEL_METRICS_EXPORTER does not include prometheus' } });
       return sendMetrics(response, await metrics());
     case '/health':
       if (!(await authorized(options.accepted, request))) return unauthorized(response);

@@ -58,6 +58,11 @@ export interface RequestRecord {
   error: RecordedError | undefined;
   /** The request's breadcrumbs for Sentry, made on its first one (only with SENTRY_DSN). */
   breadcrumbs?: Trail;
+  /**
+   * With traces off: the trace context headers the request came with, as the configured
+   * propagators write them, to pass on to the calls made while serving it (forward-context.ts).
+   */
+  forwardHeaders: Record<string, string> | undefined;
 }
 
 export interface RequestConsumer {
@@ -133,7 +138,15 @@ export class ServerRequests {
 
   private started({ request, response, server }: ChannelMessage): void {
     if (agentServers.has(server)) return;
-    const record: RequestRecord = { request, response, startedAt: performance.now(), context: undefined, span: undefined, error: undefined };
+    const record: RequestRecord = {
+      request,
+      response,
+      startedAt: performance.now(),
+      context: undefined,
+      span: undefined,
+      error: undefined,
+      forwardHeaders: undefined,
+    };
     request[RECORD] = record;
     response[RECORD] = record;
     if (this.contextual && server[EMIT_WRAPPED] !== true) this.wrapServerEmit(server);

@@ -1,8 +1,10 @@
 /**
  * `http`: incoming requests on node:http and node:https (RED metrics, SERVER spans, from the
  * request records) and outgoing `http.request` (CLIENT spans by the upstream instrumentation,
- * which also injects traceparent).
+ * which also injects traceparent; with traces off, the incoming trace context is forwarded).
  */
+import { buildPropagator } from '../http/propagators';
+import { forwardIncomingContext } from '../instrumentations/http/forward-context';
 import { traceHttpServer } from '../instrumentations/http/server-spans';
 import { meterHttpServer } from '../instrumentations/http/server';
 import type { Span } from '@opentelemetry/api';
@@ -32,6 +34,8 @@ export const httpIntegration: Integration = {
   start({ config, metrics, tracer, requests }) {
     meterHttpServer(requests, new HttpServerMetrics(metrics, config.httpRouteLimit, config.semconvMetrics, config.httpSeriesLimit));
     if (tracer) traceHttpServer(requests, tracer);
+    // Traces off: no spans, but the caller's trace context still reaches the calls made for it.
+    else if (config.propagators.length > 0) forwardIncomingContext(requests, buildPropagator(config.propagators));
   },
 };
 

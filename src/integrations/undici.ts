@@ -1,5 +1,9 @@
-/** `undici` (alias `fetch`): CLIENT spans for the global fetch, by the upstream instrumentation. */
+/**
+ * `undici` (alias `fetch`): CLIENT spans for the global fetch, by the upstream instrumentation;
+ * with traces off, the trace context of the request being served is forwarded on fetch calls.
+ */
 import { redactUrl } from '../http/request-facts';
+import { forwardOnFetch } from '../instrumentations/http/forward-context';
 import type { Integration } from './types';
 
 export const undiciIntegration: Integration = {
@@ -13,8 +17,9 @@ export const undiciIntegration: Integration = {
     // replace its own before the span starts, so the raw URL never reaches the sampler or a processor.
     return new UndiciInstrumentation({ startSpanHook: (request) => redactedUrlAttributes(request.origin, request.path) });
   },
-  start() {
-    // Spans only: the upstream instrumentation is all there is.
+  start({ config, tracer, requests }) {
+    // With traces on, the upstream instrumentation makes the spans and injects their context.
+    if (!tracer && config.propagators.length > 0) forwardOnFetch(requests);
   },
 };
 

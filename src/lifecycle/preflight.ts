@@ -25,11 +25,20 @@ export function preflight(env: NodeJS.ProcessEnv = process.env): PreflightDecisi
     return {
       start: false,
       reason: 'unsupported Node',
-      say: `Node ${process.versions.node} is older than ${MINIMUM_NODE.join('.')}, which the agent needs; the app runs without telemetry`,
+      say: quiet(env)
+        ? undefined
+        : `Node ${process.versions.node} is older than ${MINIMUM_NODE.join('.')}, which the agent needs; the app runs without telemetry`,
     };
   }
-  if (/^(true|1|yes|on)$/i.test((env.OTEL_SDK_DISABLED ?? '').trim())) {
-    return { start: false, reason: 'OTEL_SDK_DISABLED', say: 'OTEL_SDK_DISABLED is set; the agent is off' };
+  // The specification: only `true` (any case) disables; another value is a warning once the
+  // configuration is read (config/env.ts), and the agent runs.
+  if (/^true$/i.test((env.OTEL_SDK_DISABLED ?? '').trim())) {
+    return { start: false, reason: 'OTEL_SDK_DISABLED', say: quiet(env) ? undefined : 'OTEL_SDK_DISABLED=true; the agent is off' };
   }
   return { start: true };
+}
+
+/** OTEL_LOG_LEVEL asks for no warnings (`none` or `error`); read here before the configuration is. */
+function quiet(env: NodeJS.ProcessEnv): boolean {
+  return /^(none|error)$/i.test((env.OTEL_LOG_LEVEL ?? '').trim());
 }

@@ -4,7 +4,8 @@
  * preload so every hook is in place before the app's first import; only the endpoint's listen is
  * async. This file names no integration: integrations/registry.ts lists them.
  */
-import { metrics as otelMetrics } from '@opentelemetry/api';
+import { createNoopMeter, metrics as otelMetrics, type MeterProvider } from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { readAppPackage } from '../config/app-package';
 import { readConfig } from '../config/env';
@@ -18,9 +19,11 @@ import { ServerRequests } from '../http/requests';
 import { installEsmHook } from '../instrumentations/module-hooks';
 import { INTEGRATIONS } from '../integrations/registry';
 import type { Integration, IntegrationContext } from '../integrations/types';
+import { routeDiagnostics } from '../logging/diag';
 import { describeError, log, setLogLevel } from '../logging/logger';
-import { createMetricsPipeline } from '../metrics/provider';
+import { createMetricsPipeline, metricsShowResource } from '../metrics/provider';
 import type { Tracing } from '../tracing/tracing';
+import { buildResource } from './resource';
 import { installShutdown, type Flusher } from './shutdown';
 
 export function start(): void {
@@ -31,8 +34,14 @@ export function start(): void {
   const dependencies = new DependencyRegistry();
   addConfiguredDependencies(config, dependencies);
 
-  const pipeline = createMetricsPipeline(config);
+  routeDiagnostics(config.logLevel);
+
+  // Built once when something shows it, so spans and metrics carry the same service.instance.id.
+  let resource: Resource | undefined;
+  const resourceOnce = (): Resource => (resource ??= buildResource(config));
+  const pipeline = createMetricsPipeline(config, metricsShowResource(config) ? resourceOnce() : undefined);
   const flushers: Flusher[] = [];
+  if (config.metrics.exporters.includes('otlp')) flushers.push(() => pipeline.flush());
   const base: Omit<IntegrationContext, 'tracer'> = {
     config,
     env: process.env,
@@ -58,9 +67,16 @@ export function start(): void {
   });
 
   let tracesOn = config.traces.exporters.length > 0 || extraSpanProcessors.length > 0;
-  if (tracesOn && anotherTracerProviderRegistered()) {
+  const registered = registeredByAnotherSdk();
+  // The app's own instruments go to the SDK that registered a meter provider first, if any.
+  const otherMeters = registered.metrics ? ' and the app’s own instruments' : '';
+  let warnedAboutOtherSdk = false;
+  if (tracesOn && registered.trace) {
+    warnedAboutOtherSdk = true;
     // Two SDKs patching the same modules would make every span twice.
-    log.warn('another OpenTelemetry SDK already registered a tracer provider; the agent leaves tracing to it and keeps its metrics and health endpoints');
+    log.warn(
+      `another OpenTelemetry SDK already registered a tracer provider; the agent leaves tracing${otherMeters} to it and keeps its metrics and health endpoints`,
+    );
     tracesOn = false;
   }
 
@@ -72,13 +88,13 @@ export function start(): void {
   const esmHook = installEsmHook([...hookedPackages]);
 
   // Tracing first: the integrations below take its tracer, and the upstream instrumentations it
-  // loads (outgoing HTTP, fetch, Express, Fastify) re-wrap what they find already wrapped by another hand.
+  // loads (outgoing HTTP, fetch, Express) re-wrap what they find already wrapped by another hand.
   let tracing: Tracing | undefined;
   if (tracesOn) {
     try {
       const { startTracing } = require('../tracing/tracing') as typeof import('../tracing/tracing');
-      const instrumentationMeters = config.semconvMetrics ? pipeline.provider : otelMetrics.getMeterProvider();
-      tracing = startTracing(config, prepared, instrumentationMeters, pipeline.provider, extraSpanProcessors);
+      const instrumentationMeters: MeterProvider = config.semconvMetrics ? pipeline.provider : { getMeter: () => createNoopMeter() };
+      tracing = startTracing(config, prepared, instrumentationMeters, pipeline.provider, resourceOnce(), extraSpanProcessors);
       flushers.unshift(() => tracing!.flush());
     } catch (error) {
       log.warn(`tracing could not start (${describeError(error)}); metrics and health go on without it`);
@@ -94,6 +110,17 @@ export function start(): void {
     }
   }
 
+  // The app's own instruments (`metrics.getMeter(...)` from its @opentelemetry/api) go to the
+  // agent's MeterProvider: served on /metrics with the `service` label, pushed with the rest.
+  // Registered after the upstream instrumentations were made, so they keep their no-op meters.
+  if (registered.metrics) {
+    if (!warnedAboutOtherSdk) {
+      log.warn('another OpenTelemetry SDK already registered a meter provider; the app’s own instruments go there, not to the agent’s /metrics');
+    }
+  } else {
+    otelMetrics.setGlobalMeterProvider(pipeline.provider);
+  }
+
   const health = new HealthService(dependencies, config.health, { service: config.serviceName, version: config.serviceVersion });
   void startAgentServer({
     host: config.metricsHost,
@@ -107,7 +134,8 @@ export function start(): void {
     const where = address && typeof address === 'object' ? `on http://${config.metricsHost}:${address.port}` : 'off';
     const sentryOn = extraSpanProcessors.length > 0;
     log.info(
-      `${config.serviceName}: /metrics /health /ready /live ${where}; instrumentations: ${[...config.instrumentations].join(', ') || 'none'}; ` +
+      `${config.serviceName}: ${pipeline.exporter ? '/metrics ' : ''}/health /ready /live ${where}; instrumentations: ${[...config.instrumentations].join(', ') || 'none'}; ` +
+        `${config.metrics.exporters.includes('otlp') ? `metrics pushed: otlp ${redactUrl(config.metrics.otlpEndpoint)}; ` : ''}` +
         `traces: ${tracesOn ? `${[...config.traces.exporters, ...(sentryOn ? ['sentry'] : [])].join('+')} ${config.traces.exporters.includes('otlp') ? redactUrl(config.traces.otlpEndpoint ?? '') : ''}`.trim() : 'off'}; ESM hook: ${esmHook}`,
     );
   });
@@ -133,8 +161,8 @@ function addConfiguredDependencies(config: AgentConfig, dependencies: Dependency
   }
 }
 
-/** Did something before the agent (another preload, an SDK started earlier) register a global tracer provider? */
-function anotherTracerProviderRegistered(): boolean {
-  const registry = (globalThis as Record<symbol, { trace?: unknown } | undefined>)[Symbol.for('opentelemetry.js.api.1')];
-  return registry?.trace !== undefined;
+/** What something before the agent (another preload, an SDK started earlier) registered as global providers. */
+function registeredByAnotherSdk(): { trace: boolean; metrics: boolean } {
+  const registry = (globalThis as Record<symbol, { trace?: unknown; metrics?: unknown } | undefined>)[Symbol.for('opentelemetry.js.api.1')];
+  return { trace: registry?.trace !== undefined, metrics: registry?.metrics !== undefined };
 }

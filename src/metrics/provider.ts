@@ -8,18 +8,21 @@
  */
 import type { Histogram, Meter } from '@opentelemetry/api';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { AgentConfig } from '../config/types';
 import { AgentAggregates } from './aggregates';
 
 export interface MetricsPipeline {
   provider: MeterProvider;
-  exporter: PrometheusExporter;
+  /** What /metrics serves; undefined when OTEL_METRICS_EXPORTER leaves Prometheus out. */
+  exporter: PrometheusExporter | undefined;
   /** The meter every metric module of the agent creates its instruments on. */
   meter: Meter;
   /** The per-request counters and histograms, summed by the agent (see aggregates.ts). */
   aggregates: AgentAggregates;
+  /** Pushes what is not pushed yet (OTLP metrics), at shutdown. */
+  flush(): Promise<void>;
 }
 
 /** What a metric module needs to create its instruments. */
@@ -27,25 +30,45 @@ export type MetricInstruments = Pick<MetricsPipeline, 'meter' | 'aggregates'>;
 
 export const AGENT_SCOPE = '@tutor/otel-agent';
 
-export function createMetricsPipeline(config: AgentConfig): MetricsPipeline {
+/**
+ * @param detected the resource the agent built (lifecycle/resource.ts), when something shows it:
+ *   `target_info` (TUTOR_OTEL_PROMETHEUS_TARGET_INFO) or pushed metrics; otherwise the service's
+ *   name and version.
+ */
+export function createMetricsPipeline(config: AgentConfig, detected?: Resource): MetricsPipeline {
   const aggregates = new AgentAggregates(AGENT_SCOPE);
-  const exporter = new PrometheusExporter({
-    preventServerStart: true,
-    metricProducers: [aggregates],
-    withoutScopeInfo: true,
-    withoutTargetInfo: true,
-    withResourceConstantLabels: /^service$/,
-  });
+  const { exporters } = config.metrics;
+  const exporter = exporters.includes('prometheus')
+    ? new PrometheusExporter({
+        preventServerStart: true,
+        metricProducers: [aggregates],
+        withoutScopeInfo: true,
+        withoutTargetInfo: !config.metrics.prometheusTargetInfo,
+        withResourceConstantLabels: /^service$/,
+      })
+    : undefined;
+  const push = exporters.includes('otlp')
+    ? (require('./otlp-push') as typeof import('./otlp-push')).createOtlpMetricReader(config.metrics, [aggregates], config.serviceName)
+    : undefined;
+  const base =
+    detected ?? resourceFromAttributes({ ...config.resourceAttributes, 'service.name': config.serviceName, 'service.version': config.serviceVersion });
   const provider = new MeterProvider({
-    resource: resourceFromAttributes({
-      ...config.resourceAttributes,
-      'service.name': config.serviceName,
-      'service.version': config.serviceVersion,
-      service: config.serviceName,
-    }),
-    readers: [exporter],
+    // `service` becomes the constant label of every Prometheus series (see the exporter's options above).
+    resource: base.merge(resourceFromAttributes({ service: config.serviceName })),
+    readers: [...(exporter ? [exporter] : []), ...(push ? [push] : [])],
   });
-  return { provider, exporter, meter: provider.getMeter(AGENT_SCOPE), aggregates };
+  return {
+    provider,
+    exporter,
+    meter: provider.getMeter(AGENT_SCOPE),
+    aggregates,
+    flush: () => push?.forceFlush() ?? Promise.resolve(),
+  };
+}
+
+/** Does the metrics pipeline need the detected resource (it is shown somewhere)? */
+export function metricsShowResource(config: AgentConfig): boolean {
+  return config.metrics.prometheusTargetInfo || config.metrics.exporters.includes('otlp');
 }
 
 /**

@@ -168,7 +168,13 @@ export class SentryReporter {
       this.client = this.createClient(this.sdk);
     } catch (error) {
       this.failed = true;
-      log.warn(`the Sentry SDK could not be loaded (${describeError(error)}); errors are not sent to Sentry`);
+      // @sentry/node is an optional peer dependency: the app installs it when it sets SENTRY_DSN.
+      const absent = (error as { code?: unknown } | undefined)?.code === 'MODULE_NOT_FOUND';
+      log.warn(
+        absent
+          ? 'SENTRY_DSN is set but @sentry/node is not installed beside the app (npm install @sentry/node); errors are not sent to Sentry'
+          : `the Sentry SDK could not be loaded (${describeError(error)}); errors are not sent to Sentry`,
+      );
     }
     return this.client;
   }

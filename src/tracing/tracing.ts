@@ -5,8 +5,7 @@
  */
 import { context, propagation, trace, type MeterProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { Resource } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
@@ -15,9 +14,11 @@ import {
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
+import { otlpExporterOptions } from '../config/otlp-options';
 import type { AgentConfig, TracesConfig } from '../config/types';
 import type { Integration } from '../integrations/types';
 import { agentTracer, type AgentTracer } from './agent-tracer';
+import { buildPropagator } from '../http/propagators';
 import { buildSampler } from './sampler';
 
 export interface Tracing {
@@ -30,7 +31,10 @@ export interface Tracing {
 function createExporter(traces: TracesConfig, selfMetrics: MeterProvider): SpanExporter {
   // The exporter's own metrics (otel_sdk_exporter_span_exported_total with error_type on failures)
   // go to /metrics, so a down or stalled Collector shows up there.
-  const options = { url: traces.otlpEndpoint, headers: traces.otlpHeaders, timeoutMillis: 5000, selfObsMeterProvider: selfMetrics };
+  const options = otlpExporterOptions(
+    { endpoint: traces.otlpEndpoint ?? '', headers: traces.otlpHeaders, timeoutMs: traces.otlpTimeoutMs, compression: traces.otlpCompression },
+    selfMetrics,
+  );
   if (traces.otlpProtocol === 'http/json') {
     const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
     return new OTLPTraceExporter(options);
@@ -41,7 +45,7 @@ function createExporter(traces: TracesConfig, selfMetrics: MeterProvider): SpanE
 
 /**
  * @param integrations the enabled integrations: the upstream span instrumentations of those that
- *   have one are loaded here (outgoing HTTP, fetch, Express and Fastify middleware spans)
+ *   have one are loaded here (outgoing HTTP, fetch, Express middleware spans)
  * @param instrumentationMeters where upstream instrumentations record their semantic-convention
  *   metrics (a no-op provider unless they were asked for)
  * @param selfMetrics where the span pipeline reports on itself (queue, drops, export failures)
@@ -51,33 +55,32 @@ export function startTracing(
   integrations: readonly Integration[],
   instrumentationMeters: MeterProvider,
   selfMetrics: MeterProvider,
+  resource: Resource,
   extraSpanProcessors: SpanProcessor[] = [],
 ): Tracing {
+  const { batch } = config.traces;
   const spanProcessors: SpanProcessor[] = config.traces.exporters.map((name) =>
     name === 'console'
       ? new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() })
       : // Bounded queue: when the Collector is down, spans are dropped rather than held.
         new BatchSpanProcessor({
           exporter: createExporter(config.traces, selfMetrics),
-          maxQueueSize: 2048,
-          maxExportBatchSize: 512,
-          exportTimeoutMillis: 5000,
+          maxQueueSize: batch.maxQueueSize,
+          maxExportBatchSize: batch.maxExportBatchSize,
+          scheduledDelayMillis: batch.scheduleDelayMs,
+          exportTimeoutMillis: batch.exportTimeoutMs,
           selfObsMeterProvider: selfMetrics,
         }),
   );
   const provider = new TracerProvider({
-    resource: resourceFromAttributes({
-      ...config.resourceAttributes,
-      'service.name': config.serviceName,
-      'service.version': config.serviceVersion,
-      'telemetry.distro.name': '@tutor/otel-agent',
-    }),
+    resource,
     sampler: buildSampler(config.traces.sampler, config.traces.samplerRatio),
+    spanLimits: config.traces.limits,
     spanProcessors: [...spanProcessors, ...extraSpanProcessors],
   });
 
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
+  propagation.setGlobalPropagator(buildPropagator(config.propagators));
   trace.setGlobalTracerProvider(provider);
 
   for (const integration of integrations) {

@@ -40,13 +40,14 @@ describe('installed package', () => {
     }
   });
 
-  it('publishes dist/ only: no sources, tests or source maps', () => {
+  it('publishes dist/ and the licence only: no sources, tests or source maps', () => {
     const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO, encoding: 'utf8' });
     const files: string[] = JSON.parse(out)[0].files.map((f: { path: string }) => f.path);
     expect(files).toContain('dist/register.js');
     expect(files).toContain('dist/register.d.ts');
+    expect(files).toContain('LICENSE');
     for (const file of files) {
-      expect(file, file).toMatch(/^(dist\/.*\.(js|d\.ts)|README\.md|package\.json|LICENSE)$/);
+      expect(file, file).toMatch(/^(dist\/.*\.(js|d\.ts)|dist\/THIRD-PARTY-NOTICES|dist\/sbom\.cdx\.json|README\.md|package\.json|LICENSE)$/);
     }
   });
 });

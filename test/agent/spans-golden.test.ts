@@ -86,7 +86,15 @@ async function run(env: Record<string, string>, requests: Array<{ label: string;
   const downstream = await startDownstream();
   const app = await startAgentApp({
     fixture: 'spans-golden-app.mjs',
-    env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, DOWNSTREAM_URL: downstream.url, OTEL_SERVICE_NAME: 'spans-golden', ...env },
+    // Resource detectors other than env describe the process (pid, instance id, host): they are
+    // tested in standard-env.test.ts; the golden pins the spans and the agent's own attributes.
+    env: {
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      DOWNSTREAM_URL: downstream.url,
+      OTEL_SERVICE_NAME: 'spans-golden',
+      OTEL_NODE_RESOURCE_DETECTORS: 'env',
+      ...env,
+    },
   });
   await agentReady(app);
   const statuses = new Map<string, number>();

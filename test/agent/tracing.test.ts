@@ -91,3 +91,39 @@ describe('traces over OTLP http/protobuf (the default protocol)', () => {
     }
   });
 });
+
+describe('Fastify handler spans (the agent’s own, from Fastify’s tracing channel)', () => {
+  it('makes one handler span per request, a child of the server span, with the route and the thrown error', async () => {
+    const sink = new OtlpSink();
+    const endpoint = await sink.start();
+    const app = await startAgentApp({
+      fixture: 'fastify-app.mjs',
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+    });
+    try {
+      await agentReady(app);
+      expect((await app.request('/courses/3/lessons/4')).status).toBe(200);
+      expect((await app.request('/boom')).status).toBe(500);
+      app.child.kill('SIGTERM');
+      await app.exit;
+      const spans = sink.spans();
+      for (const [route, status] of [
+        ['/courses/:courseId/lessons/:lessonId', 200],
+        ['/boom', 500],
+      ] as const) {
+        const server = spans.find((s) => s.kind === 2 && s.attributes['http.route'] === route);
+        expect(server, JSON.stringify(spans.map((s) => s.name))).toBeDefined();
+        expect(server!.attributes['http.response.status_code']).toBe(status);
+        const handlers = spans.filter((s) => s.parentSpanId === server!.spanId && s.name === `request handler - ${route}`);
+        expect(handlers).toHaveLength(1);
+        expect(handlers[0]!.attributes['http.route']).toBe(route);
+      }
+      const boom = sink.rawSpans().find((s) => s.name === 'request handler - /boom');
+      expect(boom?.status?.code).toBe(2);
+      expect(JSON.stringify(boom?.events)).toContain('fastify handler threw');
+    } finally {
+      await app.stop();
+      await sink.stop();
+    }
+  });
+});

@@ -43,6 +43,46 @@ export class OtlpSink {
     await new Promise<void>((r) => this.server.close(() => r()));
   }
 
+  /** The spans as posted (JSON posts only), for fields spans() leaves out: status, events. */
+  rawSpans(): RawOtlpSpan[] {
+    return this.posts
+      .filter((post) => post.contentType.includes('json'))
+      .flatMap((post) => {
+        const body = JSON.parse(post.body.toString('utf8'));
+        return (body.resourceSpans ?? []).flatMap((rs: { scopeSpans?: Array<{ spans?: RawOtlpSpan[] }> }) =>
+          (rs.scopeSpans ?? []).flatMap((ss) => ss.spans ?? []),
+        );
+      });
+  }
+
+  /** The data points of the metrics posted as JSON to a /v1/metrics path, in arrival order. */
+  metricPoints(): OtlpMetricPoint[] {
+    const points: OtlpMetricPoint[] = [];
+    for (const post of this.posts) {
+      if (!post.contentType.includes('json') || !post.path.endsWith('/v1/metrics')) continue;
+      const body = JSON.parse(post.body.toString('utf8'));
+      for (const rm of body.resourceMetrics ?? []) {
+        const resource = flatten(rm.resource?.attributes);
+        for (const sm of rm.scopeMetrics ?? []) {
+          for (const m of sm.metrics ?? []) {
+            const data = m.sum ?? m.gauge ?? m.histogram ?? {};
+            for (const p of data.dataPoints ?? []) {
+              points.push({
+                name: m.name,
+                attributes: flatten(p.attributes),
+                resource,
+                value: p.asDouble ?? (p.asInt === undefined ? undefined : Number(p.asInt)),
+                count: p.count === undefined ? undefined : Number(p.count),
+                sum: p.sum,
+              });
+            }
+          }
+        }
+      }
+    }
+    return points;
+  }
+
   spans(): OtlpSpan[] {
     const spans: OtlpSpan[] = [];
     for (const post of this.posts) {
@@ -67,6 +107,22 @@ export class OtlpSink {
     }
     return spans;
   }
+}
+
+/** One data point of a pushed metric (sums and gauges: value; histograms: count and sum). */
+export interface OtlpMetricPoint {
+  name: string;
+  attributes: Record<string, unknown>;
+  resource: Record<string, unknown>;
+  value?: number;
+  count?: number;
+  sum?: number;
+}
+
+export interface RawOtlpSpan {
+  name: string;
+  status?: { code?: number; message?: string };
+  events?: Array<{ name: string; attributes?: unknown }>;
 }
 
 function flatten(attributes: Array<{ key: string; value: Record<string, unknown> }> | undefined): Record<string, unknown> {

@@ -71,7 +71,8 @@ describe('another OpenTelemetry SDK registered first', () => {
         env: {
           OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
           OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-          OTEL_METRICS_EXPORTER: 'none',
+          // OTEL_METRICS_EXPORTER is read by both SDKs now: left unset, the other pushes (its
+          // default, to the sink) and the agent serves /metrics (its default).
           OTEL_LOGS_EXPORTER: 'none',
           OTEL_NODE_RESOURCE_DETECTORS: 'none',
           OTEL_BSP_SCHEDULE_DELAY: '200',

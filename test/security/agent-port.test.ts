@@ -257,7 +257,7 @@ describe('/metrics text', () => {
     pipeline.meter.createCounter('orders_total', { description: 'orders' }).add(3, { kind: 'a"b\\c' });
     pipeline.meter.createHistogram('wait_seconds', { advice: { explicitBucketBoundaries: [0.1, 1] } }).record(0.5);
 
-    const upstream = http.createServer((req, res) => pipeline.exporter.getMetricsRequestHandler(req, res));
+    const upstream = http.createServer((req, res) => pipeline.exporter!.getMetricsRequestHandler(req, res));
     await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
     const ours = await startAgentServer({
       host: '127.0.0.1',

@@ -23,6 +23,7 @@ import { CATALOGUE, instrumentName, METRICS, PRICE_TABLE_PLACEHOLDER, type Metri
 import { DbMetrics } from '../../src/metrics/db-metrics';
 import { HttpServerMetrics } from '../../src/metrics/http-metrics';
 import { createMetricsPipeline } from '../../src/metrics/provider';
+import { readConfig } from '../../src/config/env';
 import { registerRuntimeMetrics } from '../../src/metrics/runtime-metrics';
 import { SentryMetrics } from '../../src/sentry/metrics';
 import { parseFamilies } from '../helpers/prometheus-text';
@@ -156,7 +157,7 @@ describe('metric catalogue: one module owns each name', () => {
 function scrape(pipeline: ReturnType<typeof createMetricsPipeline>): Promise<string> {
   return new Promise((resolve) => {
     const response = { statusCode: 0, setHeader: () => undefined, end: (text: string) => resolve(text) };
-    pipeline.exporter.getMetricsRequestHandler({} as never, response as unknown as ServerResponse);
+    pipeline.exporter!.getMetricsRequestHandler({} as never, response as unknown as ServerResponse);
   });
 }
 
@@ -174,7 +175,7 @@ const CONDITIONAL = new Set<string>([
 
 describe('metric catalogue: what the owner modules emit', () => {
   it('every family on /metrics is in the catalogue with its HELP, TYPE, UNIT and labels, and every entry is emitted', async () => {
-    const config = { serviceName: 'catalogue', serviceVersion: '0.0.0', resourceAttributes: {} } as unknown as AgentConfig;
+    const config: AgentConfig = { ...readConfig({}).config, serviceName: 'catalogue', serviceVersion: '0.0.0', resourceAttributes: {} };
     const pipeline = createMetricsPipeline(config);
     try {
       const http = new HttpServerMetrics(pipeline, 10, true, 2000);
