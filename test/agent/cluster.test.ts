@@ -2,11 +2,16 @@
  * node:cluster: the primary's agent serves one /metrics for every worker (counters summed, gauges
  * per worker), keeps the sum monotonic across a worker's replacement, answers /health for the
  * service; the workers never try the port, and the app's own IPC handlers see nothing.
- * Real processes: test/fixtures/cluster-app.cjs forks 2 workers sharing one HTTP port.
+ * Real processes: test/fixtures/cluster-app.cjs forks 2 workers sharing one HTTP port; PM2's
+ * `pm2-runtime -i 2` runs test/fixtures/pm2-app.cjs in cluster mode.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AGENT_ENTRY, agentReady, startAgentApp, type AgentApp } from '../helpers/agent-process';
-import { waitFor } from '../helpers/ports';
+import { AGENT_ENTRY, AgentApp, FIXTURES, REPO, agentReady, startAgentApp } from '../helpers/agent-process';
+import { freePort, waitFor } from '../helpers/ports';
 import { select, total } from '../helpers/prometheus-text';
 
 let app: AgentApp | undefined;
@@ -118,5 +123,51 @@ describe('node:cluster', () => {
     workerPids.push(...workersOf(app).values());
     await expect(fetch(`${app.metricsUrl}/live`)).rejects.toThrow();
     expect(app.agentLines.filter((l) => /warn|error/.test(l))).toHaveLength(2);
+  });
+});
+
+describe('PM2 cluster mode', () => {
+  it('pm2-runtime -i 2 started with the agent in NODE_OPTIONS: one /metrics summing both instances, /health for both', async () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'otel-agent-pm2-'));
+    try {
+      const [metricsPort, appPort] = [await freePort(), await freePort()];
+      const child = spawn(
+        process.execPath,
+        [path.join(REPO, 'node_modules/pm2/bin/pm2-runtime'), 'start', path.join(FIXTURES, 'pm2-app.cjs'), '-i', '2'],
+        {
+          cwd: REPO,
+          env: {
+            PATH: process.env.PATH,
+            HOME: home,
+            PM2_HOME: home,
+            // PM2's own process is the cluster's primary: it needs the agent too, and NODE_OPTIONS gives it to both.
+            NODE_OPTIONS: `--import ${AGENT_ENTRY}`,
+            OTEL_SERVICE_NAME: 'pm2-app',
+            OTEL_EXPORTER_PROMETHEUS_PORT: String(metricsPort),
+            OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1',
+            APP_PORT: String(appPort),
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      app = new AgentApp(child, metricsPort);
+      app.appPort = appPort;
+      await waitFor(() => (app!.stdout.match(/\{"instance":"\d"\}/g)?.length === 2 ? true : undefined), 30_000, `both instances (${app.stderr})`);
+      await agentReady(app);
+      const servedBy = await send(app, 10, '/pm2');
+      expect(servedBy).toEqual(new Set(['instance 0', 'instance 1']));
+      const samples = await app.scrape();
+      expect(select(samples, 'http_requests_total', { route: '/pm2' })).toHaveLength(1);
+      expect(total(samples, 'http_requests_total', { route: '/pm2' })).toBe(10);
+      expect(select(samples, 'nodejs_heap_size_used_bytes', { service: 'pm2-app' })).toHaveLength(3);
+      const health = await app.endpoint('/health');
+      expect(health.status).toBe(200);
+      expect(Object.keys(health.body.workers)).toHaveLength(2);
+      expect(app.agentLines.filter((l) => /warn|error/.test(l))).toEqual([]);
+      child.kill('SIGTERM');
+      await waitFor(() => app!.exited, 15_000, 'pm2-runtime to exit');
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });
