@@ -13,7 +13,8 @@
  * - request headers up to 8 KiB, bodies never read (GET and HEAD only; a request carrying a body
  *   is answered and its connection closed);
  * - one rendering of `/metrics` shared by concurrent scrapes (shared-render.ts);
- * - the app wins its port (port-yield.ts).
+ * - the app wins its port (port-yield.ts);
+ * - in a cluster primary with workers, the endpoints answer for the whole cluster (cluster.ts).
  */
 import * as http from 'node:http';
 import type { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
@@ -21,6 +22,7 @@ import type { Socket } from 'node:net';
 import { agentServers } from '../lifecycle/internal';
 import { reportOnce } from '../lifecycle/guard';
 import { describeError, log } from '../logging/logger';
+import type { ClusterPrimary } from './cluster';
 import type { Credentials } from './credentials';
 import type { HealthService, ProbeAnswer } from './health-service';
 import { METRICS_CONTENT_TYPE, prometheusText } from './metrics-text';
@@ -37,6 +39,8 @@ export interface AgentServerOptions {
   health: HealthService;
   /** Connections open at once; more are closed on accept. */
   maxConnections: number;
+  /** Answers for the cluster's workers too, while this process has any. */
+  cluster?: ClusterPrimary;
 }
 
 export const LIMITS = {
@@ -57,7 +61,10 @@ export const LIMITS = {
 
 export function startAgentServer(options: AgentServerOptions): Promise<http.Server | undefined> {
   const exporter = options.metrics;
-  const metrics = exporter ? sharedRender(prometheusText(exporter), { minGapMs: LIMITS.renderGapMs, maxGapMs: LIMITS.renderMaxGapMs }) : undefined;
+  const own = exporter ? prometheusText(exporter) : undefined;
+  const cluster = options.cluster;
+  const render = own && cluster ? () => cluster.metrics(own) : own;
+  const metrics = render ? sharedRender(render, { minGapMs: LIMITS.renderGapMs, maxGapMs: LIMITS.renderMaxGapMs }) : undefined;
   const answer = (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> =>
     handle(options, metrics, request, response).catch((error: unknown) => {
       reportOnce('agent endpoint', error);
@@ -197,7 +204,7 @@ async function handle(
     case '/live':
       return send(response, { statusCode: 200, body: { status: 'alive' } });
     case '/ready':
-      return send(response, await options.health.ready());
+      return send(response, await (options.cluster ? options.cluster.ready(options.health) : options.health.ready()));
     case '/metrics':
       if (!(await authorized(options.accepted, request))) return unauthorized(response);
       if (!metrics)
@@ -205,7 +212,7 @@ async function handle(
       return sendMetrics(response, await metrics());
     case '/health':
       if (!(await authorized(options.accepted, request))) return unauthorized(response);
-      return send(response, await options.health.health());
+      return send(response, await (options.cluster ? options.cluster.health(options.health) : options.health.health()));
     default:
       return send(response, { statusCode: 404, body: { error: 'not found', endpoints: ['/metrics', '/health', '/ready', '/live'] } });
   }

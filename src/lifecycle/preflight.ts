@@ -20,6 +20,7 @@ export function preflight(env: NodeJS.ProcessEnv = process.env): PreflightDecisi
   if (global[LOADED]) return { start: false, reason: 'already loaded in this process' };
   global[LOADED] = true;
   // `--import`/`--require` are passed on to worker threads; the main thread's agent covers them.
+  // (node:cluster workers are processes: the agent starts there and answers the primary, health/cluster.ts.)
   if (!isMainThread) return { start: false, reason: 'worker thread' };
   if (!isSupportedNode(process.versions.node)) {
     return {

@@ -10,9 +10,11 @@ import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import { readAppPackage } from '../config/app-package';
 import { readConfig } from '../config/env';
 import type { AgentConfig } from '../config/types';
+import { answerPrimary, ClusterPrimary, clusterWorkerId, isClusterWorker } from '../health/cluster';
 import { acceptedAuthorizations } from '../health/credentials';
 import { DependencyRegistry } from '../health/dependencies';
 import { HealthService } from '../health/health-service';
+import { prometheusText } from '../health/metrics-text';
 import { startAgentServer } from '../health/server';
 import { redactUrl } from '../http/request-facts';
 import { ServerRequests } from '../http/requests';
@@ -122,23 +124,39 @@ export function start(): void {
   }
 
   const health = new HealthService(dependencies, config.health, { service: config.serviceName, version: config.serviceVersion });
-  void startAgentServer({
-    host: config.metricsHost,
-    port: config.metricsPort,
-    accepted: acceptedAuthorizations(config.auth),
-    metrics: pipeline.exporter,
-    health,
-    maxConnections: config.maxConnections,
-  }).then((server) => {
-    const address = server?.address();
-    const where = address && typeof address === 'object' ? `on http://${config.metricsHost}:${address.port}` : 'off';
-    const sentryOn = extraSpanProcessors.length > 0;
+  const sentryOn = extraSpanProcessors.length > 0;
+  const announce = (where: string): void =>
     log.info(
       `${config.serviceName}: ${pipeline.exporter ? '/metrics ' : ''}/health /ready /live ${where}; instrumentations: ${[...config.instrumentations].join(', ') || 'none'}; ` +
         `${config.metrics.exporters.includes('otlp') ? `metrics pushed: otlp ${redactUrl(config.metrics.otlpEndpoint)}; ` : ''}` +
         `traces: ${tracesOn ? `${[...config.traces.exporters, ...(sentryOn ? ['sentry'] : [])].join('+')} ${config.traces.exporters.includes('otlp') ? redactUrl(config.traces.otlpEndpoint ?? '') : ''}`.trim() : 'off'}; ESM hook: ${esmHook}`,
     );
-  });
+
+  if (isClusterWorker()) {
+    // The primary's agent serves the port for every worker (health/cluster.ts).
+    // Without the Prometheus exporter (OTEL_METRICS_EXPORTER=otlp alone) a worker has no text to hand over.
+    const metricsText = pipeline.exporter ? prometheusText(pipeline.exporter) : () => Promise.resolve('');
+    answerPrimary({ metrics: metricsText, health: () => health.health(), ready: () => health.ready() }, () =>
+      log.warn(
+        `this process is cluster worker ${clusterWorkerId()}, and no agent in the cluster's primary asked for its metrics: they are not served. ` +
+          'Preload the agent in the primary too (for PM2: start pm2 or pm2-runtime itself with NODE_OPTIONS="--import @tutor/otel-agent").',
+      ),
+    );
+    announce(`served by the cluster's primary (this is worker ${clusterWorkerId()})`);
+  } else {
+    void startAgentServer({
+      host: config.metricsHost,
+      port: config.metricsPort,
+      accepted: acceptedAuthorizations(config.auth),
+      metrics: pipeline.exporter,
+      health,
+      maxConnections: config.maxConnections,
+      cluster: ClusterPrimary.create(config.health.timeoutMs + 1_000),
+    }).then((server) => {
+      const address = server?.address();
+      announce(address && typeof address === 'object' ? `on http://${config.metricsHost}:${address.port}` : 'off');
+    });
+  }
 
   installShutdown(flushers, config.shutdownTimeoutMs);
 }
