@@ -23,14 +23,22 @@ import * as path from 'node:path';
 
 const RUNTIME_EXTERNALS = ['import-in-the-middle', 'require-in-the-middle'];
 const SHARED_API = path.resolve('src/otel-api/shared.ts');
+const API_FACADE = path.resolve('src/otel-api/facade.ts');
 const BUNDLED_API_VERSION = JSON.parse(readFileSync('node_modules/@opentelemetry/api/package.json', 'utf8')).version;
 
 // Every `@opentelemetry/api` import in the bundle (the agent's and the bundled SDK's) goes through
-// src/otel-api/shared.ts, which picks the copy installed beside the agent or the bundled one.
+// src/otel-api/shared.ts, which picks the copy installed beside the agent or the bundled one. ES
+// module imports get it through src/otel-api/facade.ts, as bindings, so their calls do not pass
+// an interop getter each time.
 const sharedApi = {
   name: 'shared-otel-api',
   setup(b) {
-    b.onResolve({ filter: /^@opentelemetry\/api$/ }, (args) => (args.importer === SHARED_API ? undefined : { path: SHARED_API }));
+    b.onResolve({ filter: /^@opentelemetry\/api$/ }, (args) => {
+      if (args.importer === SHARED_API) return undefined;
+      // A CommonJS require gets shared.ts's exports object as it is; an import statement (the
+      // agent's sources and the SDK's ES module builds) gets the facade's bindings.
+      return { path: args.kind === 'require-call' ? SHARED_API : API_FACADE };
+    });
   },
 };
 

@@ -65,21 +65,12 @@ export class AiMetrics {
       unit: CATALOGUE.aiGenerationDuration.unit,
       advice: { explicitBucketBoundaries: AI_DURATION_BUCKETS },
     });
-    this.generations = meter.createCounter(CATALOGUE.aiGenerations.name, {
-      description: CATALOGUE.aiGenerations.description,
-    });
-    this.apiCalls = meter.createCounter(CATALOGUE.aiApiCalls.name, {
-      description: CATALOGUE.aiApiCalls.description,
-    });
-    this.tokens = meter.createCounter(CATALOGUE.aiTokens.name, {
-      description: CATALOGUE.aiTokens.description,
-    });
-    this.cachedTokens = meter.createCounter(CATALOGUE.aiCachedInputTokens.name, {
-      description: CATALOGUE.aiCachedInputTokens.description,
-    });
-    this.reasoningTokens = meter.createCounter(CATALOGUE.aiReasoningTokens.name, {
-      description: CATALOGUE.aiReasoningTokens.description,
-    });
+    const counter = (metric: { name: string; description: string }): Counter => meter.createCounter(metric.name, { description: metric.description });
+    this.generations = counter(CATALOGUE.aiGenerations);
+    this.apiCalls = counter(CATALOGUE.aiApiCalls);
+    this.tokens = counter(CATALOGUE.aiTokens);
+    this.cachedTokens = counter(CATALOGUE.aiCachedInputTokens);
+    this.reasoningTokens = counter(CATALOGUE.aiReasoningTokens);
     this.firstToken = meter.createHistogram(CATALOGUE.aiTimeToFirstToken.name, {
       description: CATALOGUE.aiTimeToFirstToken.description,
       unit: CATALOGUE.aiTimeToFirstToken.unit,

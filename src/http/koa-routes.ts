@@ -14,6 +14,8 @@
 export interface KoaRoutedContext {
   method?: unknown;
   matched?: unknown;
+  /** The path of the layer whose step the router ran last (it sets it before each layer's handlers). */
+  _matchedRoute?: unknown;
 }
 
 interface KoaLayer {
@@ -21,11 +23,23 @@ interface KoaLayer {
   methods?: unknown;
 }
 
-/** The template of the route the router dispatched to; undefined for no route or a RegExp route. */
+/**
+ * The template of the route the router dispatched to; undefined for no route or a RegExp route.
+ * Read when the response finishes: the route that answered is the one whose step ran last
+ * (`ctx._matchedRoute`), which is not the last match when an earlier route answers without
+ * calling `next()` (`/articles/feed` registered before `/articles/:slug`). A `router.use()` layer
+ * that answered (an auth middleware's 401) names no route: then the last matching route counts.
+ */
 export function koaRouteTemplate(ctx: KoaRoutedContext): string | undefined {
   const matched = ctx.matched;
   if (!Array.isArray(matched) || typeof ctx.method !== 'string') return undefined;
   const method = ctx.method.toUpperCase();
+  const ran = ctx._matchedRoute;
+  if (typeof ran === 'string') {
+    for (const layer of matched as Array<KoaLayer | null | undefined>) {
+      if (layer?.path === ran && Array.isArray(layer.methods) && layer.methods.includes(method)) return ran === '' ? '/' : ran;
+    }
+  }
   for (let i = matched.length - 1; i >= 0; i--) {
     const layer = matched[i] as KoaLayer | null | undefined;
     const methods = layer?.methods;

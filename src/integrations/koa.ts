@@ -1,10 +1,10 @@
 /**
  * `koa`: route templates for Koa apps routed by `@koa/router` (or `koa-router`, the same design),
  * CommonJS and ESM. Each loaded copy of the router gets its `middleware()` and `routes()` wrapped:
- * the dispatch function they return notes, once the router has matched, the matched route's full
- * template (router prefixes and nested routers included) on the raw request (`ctx.req`), and the
- * route template source reads it back. An unmatched request gets no template (a 404 stays
- * `__not_found__`).
+ * the dispatch function they return keeps the router's context on the raw request (`ctx.req`), and
+ * the route template source reads from it, when asked, the full template (router prefixes and
+ * nested routers included) of the route that answered. An unmatched request gets no template (a
+ * 404 stays `__not_found__`).
  */
 import type { IncomingMessage } from 'node:http';
 import { koaRouteTemplate, type KoaRoutedContext } from '../http/koa-routes';
@@ -16,9 +16,9 @@ import type { Integration } from './types';
 const ROUTER_PACKAGES = ['@koa/router', 'koa-router'];
 const PATCHED = Symbol.for('@tutor/otel-agent.koa-router');
 const OBSERVED = Symbol('otel-agent.koaDispatch');
-const KOA_ROUTE = Symbol('otel-agent.koaRoute');
+const KOA_CONTEXT = Symbol('otel-agent.koaContext');
 
-type KoaRequest = IncomingMessage & { [KOA_ROUTE]?: string };
+type KoaRequest = IncomingMessage & { [KOA_CONTEXT]?: KoaRoutedContext };
 type KoaContext = KoaRoutedContext & { req?: KoaRequest };
 type Dispatch = ((this: unknown, ctx: KoaContext, next: unknown) => unknown) & { [OBSERVED]?: true };
 
@@ -29,7 +29,7 @@ export const koaIntegration: Integration = {
   patches: () => ROUTER_PACKAGES,
   start({ requests }) {
     onPackageLoad(ROUTER_PACKAGES, 'koa router patch', patchRouter);
-    requests.addRouteTemplateSource((request) => (request as KoaRequest)[KOA_ROUTE]);
+    requests.addRouteTemplateSource(templateOf);
   },
 };
 
@@ -74,13 +74,19 @@ function observeDispatch(dispatch: unknown): unknown {
   return observed;
 }
 
+/** Keeps the router's context on the raw request: the template is read when it is asked for (see koa-routes.ts). */
 function noteRoute(ctx: KoaContext): void {
+  const request = ctx?.req;
+  if (request && Array.isArray(ctx.matched)) request[KOA_CONTEXT] = ctx;
+}
+
+function templateOf(request: IncomingMessage): string | undefined {
+  const ctx = (request as KoaRequest)[KOA_CONTEXT];
+  if (ctx === undefined) return undefined;
   try {
-    const request = ctx?.req;
-    if (!request) return;
-    const template = koaRouteTemplate(ctx);
-    if (template !== undefined) request[KOA_ROUTE] = template;
+    return koaRouteTemplate(ctx);
   } catch (error) {
     reportOnce('koa route template', error);
+    return undefined;
   }
 }

@@ -45,6 +45,25 @@ for (const testCase of CASES) {
   });
 }
 
+describe('a route registered before a parameter route at the same path', () => {
+  it('is counted under its own template, not the parameter route that also matched', async () => {
+    const app = await startAgentApp({ fixture: 'koa-app.cjs', env: { OTEL_SERVICE_NAME: 'koa-feed' } });
+    try {
+      await agentReady(app);
+      await sendTraffic(app, [
+        ['GET', '/api/articles/feed', 200],
+        ['GET', '/api/articles/feed', 200],
+        ['GET', '/api/articles/Hello-world-1', 200],
+      ]);
+      const samples = await app.scrape();
+      expect(total(samples, 'http_requests_total', { route: '/api/articles/feed', status_code: '200' })).toBe(2);
+      expect(total(samples, 'http_requests_total', { route: '/api/articles/:slug', status_code: '200' })).toBe(1);
+    } finally {
+      await app.stop();
+    }
+  });
+});
+
 describe('OTEL_NODE_DISABLED_INSTRUMENTATIONS=koa', () => {
   for (const fixture of ['koa-app.mjs', 'koa-app.cjs']) {
     it(`leaves ${fixture} without templates: paths fold as before`, async () => {

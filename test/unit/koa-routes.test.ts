@@ -11,9 +11,16 @@ describe('koaRouteTemplate', () => {
     expect(koaRouteTemplate({ method: 'POST', matched })).toBeUndefined();
   });
 
-  it('prefers the later of two routes, as the router does', () => {
-    const matched = [layer('/api/articles/:slug', ['GET']), layer('/api/articles/feed', ['GET'])];
-    expect(koaRouteTemplate({ method: 'GET', matched })).toBe('/api/articles/feed');
+  it('names the route whose step ran last, not the last match (feed registered before :slug)', () => {
+    const matched = [layer('/api/articles/feed', ['GET']), layer('/api/articles/:slug', ['GET'])];
+    expect(koaRouteTemplate({ method: 'GET', matched, _matchedRoute: '/api/articles/feed' })).toBe('/api/articles/feed');
+    expect(koaRouteTemplate({ method: 'GET', matched, _matchedRoute: '/api/articles/:slug' })).toBe('/api/articles/:slug');
+  });
+
+  it('falls back to the last matching route when a middleware layer answered or nothing ran yet', () => {
+    const matched = [layer('/api/(.*)', []), layer('/api/articles/:slug', ['GET'])];
+    expect(koaRouteTemplate({ method: 'GET', matched, _matchedRoute: '/api/(.*)' })).toBe('/api/articles/:slug');
+    expect(koaRouteTemplate({ method: 'GET', matched })).toBe('/api/articles/:slug');
   });
 
   it('gives no template for a RegExp route, no match, or a context the router never saw', () => {
