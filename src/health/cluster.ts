@@ -45,6 +45,19 @@ function payloadOf(message: unknown): Payload | undefined {
   return typeof payload === 'object' && payload !== null ? (payload as Payload) : undefined;
 }
 
+/** The cluster's answers for the agent's endpoints: the primary's own until it has workers. */
+export interface ClusterAnswers {
+  metrics(own: () => Promise<string>): Promise<string>;
+  health(own: HealthService): Promise<ProbeAnswer>;
+  ready(own: HealthService): Promise<ProbeAnswer>;
+}
+
+/** Has the app loaded node:cluster? Node's list of loaded builtins says; without that list, assume it may have. */
+function appLoadedCluster(): boolean {
+  const loaded = (process as { moduleLoadList?: unknown }).moduleLoadList;
+  return !Array.isArray(loaded) || loaded.includes('NativeModule cluster');
+}
+
 function loadCluster(): Cluster {
   return require('node:cluster') as Cluster;
 }
@@ -118,8 +131,18 @@ export class ClusterPrimary {
     for (const worker of Object.values(cluster.workers ?? {})) if (worker) this.watch(worker);
   }
 
-  static create(probeDeadlineMs: number): ClusterPrimary {
-    return new ClusterPrimary(loadCluster(), probeDeadlineMs);
+  /**
+   * What the agent's server asks. node:cluster (and the child_process and dgram it loads, about
+   * 3 MB) is loaded only once the app has loaded it: a process that never did has no workers.
+   */
+  static create(probeDeadlineMs: number): ClusterAnswers {
+    let primary: ClusterPrimary | undefined;
+    const current = (): ClusterPrimary | undefined => (primary ??= appLoadedCluster() ? new ClusterPrimary(loadCluster(), probeDeadlineMs) : undefined);
+    return {
+      metrics: (own) => current()?.metrics(own) ?? own(),
+      health: (own) => current()?.health(own) ?? own.health(),
+      ready: (own) => current()?.ready(own) ?? own.ready(),
+    };
   }
 
   private watch(worker: Worker): void {

@@ -22,7 +22,7 @@ import type { Socket } from 'node:net';
 import { agentServers } from '../lifecycle/internal';
 import { reportOnce } from '../lifecycle/guard';
 import { describeError, log } from '../logging/logger';
-import type { ClusterPrimary } from './cluster';
+import type { ClusterAnswers } from './cluster';
 import type { Credentials } from './credentials';
 import type { HealthService, ProbeAnswer } from './health-service';
 import { METRICS_CONTENT_TYPE, prometheusText } from './metrics-text';
@@ -40,7 +40,7 @@ export interface AgentServerOptions {
   /** Connections open at once; more are closed on accept. */
   maxConnections: number;
   /** Answers for the cluster's workers too, while this process has any. */
-  cluster?: ClusterPrimary;
+  cluster?: ClusterAnswers;
 }
 
 export const LIMITS = {

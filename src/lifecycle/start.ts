@@ -25,7 +25,6 @@ import { routeDiagnostics } from '../logging/diag';
 import { describeError, log, setLogLevel } from '../logging/logger';
 import { createMetricsPipeline, metricsShowResource } from '../metrics/provider';
 import type { Tracing } from '../tracing/tracing';
-import { buildResource } from './resource';
 import { installShutdown, type Flusher } from './shutdown';
 
 export function start(): void {
@@ -40,7 +39,8 @@ export function start(): void {
 
   // Built once when something shows it, so spans and metrics carry the same service.instance.id.
   let resource: Resource | undefined;
-  const resourceOnce = (): Resource => (resource ??= buildResource(config));
+  // Its module (the resource detectors, which load node:crypto and node:os) is required only then.
+  const resourceOnce = (): Resource => (resource ??= (require('./resource') as typeof import('./resource')).buildResource(config));
   const pipeline = createMetricsPipeline(config, metricsShowResource(config) ? resourceOnce() : undefined);
   const flushers: Flusher[] = [];
   if (config.metrics.exporters.includes('otlp')) flushers.push(() => pipeline.flush());
