@@ -16,7 +16,7 @@ import { runExit } from './lib/exit.mjs';
 import { cleanup, installRunGuards, isStopping, onCleanup } from './lib/processes.mjs';
 import { machine, renderReport } from './lib/report.mjs';
 import { runScrape } from './lib/scrape.mjs';
-import { AGENT, BASELINE_SETUPS, DATABASE_URL, REDIS_URL, REPO, SETUPS } from './lib/setups.mjs';
+import { AGENT, BASELINE_SETUPS, DATABASE_URL, PEER_SETUPS, REDIS_URL, REPO, SETUPS } from './lib/setups.mjs';
 import { startSink } from './lib/sinks.mjs';
 import { runStartup } from './lib/startup.mjs';
 import { runThroughput } from './lib/throughput.mjs';
@@ -77,8 +77,8 @@ function options() {
 /** Seconds the run should take, for the progress line and the hard bound. */
 function estimateSeconds(opts) {
   let s = 10;
-  if (opts.only.includes('throughput')) s += (1 + opts.pairs * 5 * 2) * (opts.warmSeconds + opts.seconds + opts.pacedSeconds + 2);
-  if (opts.only.includes('startup')) s += (1 + opts.startupRounds * 6 * 2) * 0.6;
+  if (opts.only.includes('throughput')) s += (1 + opts.pairs * 11 * 2) * (opts.warmSeconds + opts.seconds + opts.pacedSeconds + 2) + 11 * 8;
+  if (opts.only.includes('startup')) s += (1 + opts.startupRounds * 8 * 2) * 0.6;
   if (opts.only.includes('scrape')) s += 30;
   if (opts.only.includes('exit')) s += (opts.exitRuns * 2 + 1) * 6;
   return s;
@@ -151,9 +151,12 @@ async function main() {
   await checkServices();
   say(`sections: ${opts.only.join(', ')}; about ${Math.ceil(estimate / 60)} min${opts.quick ? ' (quick)' : ''}`);
 
+  for (const peer of PEER_SETUPS.filter((p) => p.missing)) say(`skipping ${peer.label}: ${peer.missing}`);
+  const peers = PEER_SETUPS.filter((p) => !p.missing);
   const otlp = await startSink('otlp');
   const sentry = await startSink('ingest');
-  const ctx = { otlp, sentry, otlpUrl: otlp.url, sentryDsn: `http://benchkey@127.0.0.1:${sentry.port}/1` };
+  const datadog = await startSink('datadog');
+  const ctx = { otlp, sentry, datadog, otlpUrl: otlp.url, sentryDsn: `http://benchkey@127.0.0.1:${sentry.port}/1`, datadogUrl: datadog.url };
   onCleanup(() => removeKeys(opts.runPrefix));
 
   const results = { opts };
@@ -168,6 +171,7 @@ async function main() {
         SETUPS.agentSentryProfiling,
         SETUPS.agentSentry,
         SETUPS.upstream,
+        ...peers,
         ...BASELINE_SETUPS,
       ],
       ctx,
@@ -178,7 +182,7 @@ async function main() {
   if (opts.only.includes('startup')) {
     results.startup = await runStartup(
       SETUPS.bare,
-      [SETUPS.agentMetrics, SETUPS.agentTraces, SETUPS.agentSentryOnly, SETUPS.upstreamRegisterOnly, SETUPS.upstream, ...BASELINE_SETUPS],
+      [SETUPS.agentMetrics, SETUPS.agentTraces, SETUPS.agentSentryOnly, SETUPS.upstreamRegisterOnly, SETUPS.upstream, ...peers, ...BASELINE_SETUPS],
       ctx,
       { rounds: opts.startupRounds },
       say,
@@ -198,6 +202,7 @@ async function main() {
     results.exit = exit.map((e, i) => ({ ...e, target: i < 2, timeoutS: opts.exitTimeoutMs / 1000 }));
   }
 
+  results.skipped = PEER_SETUPS.filter((p) => p.missing).map((p) => `${p.label}: ${p.missing}`);
   const meta = { ...machine(), ...gitCommit(), date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC' };
   const report = renderReport({ meta, opts, ...results });
   writeFileSync(opts.out, report);

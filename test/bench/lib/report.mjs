@@ -16,7 +16,7 @@ const TARGETS = {
 const verdict = (ok) => (ok === undefined ? 'not measured' : ok ? '**met**' : '**not met**');
 const mb = (v) => fmt(v, 1);
 
-export function renderReport({ meta, opts, throughput, startup, scrape, exit }) {
+export function renderReport({ meta, opts, throughput, startup, scrape, exit, skipped = [] }) {
   const lines = [];
   const push = (...l) => lines.push(...l);
   push(
@@ -32,6 +32,7 @@ export function renderReport({ meta, opts, throughput, startup, scrape, exit }) 
     'Every figure with a range is the median of the per-pair values (minimum … maximum): each run of a',
     'setup is compared with the bare runs just before and after it on the same machine.',
     '',
+    ...skipped.flatMap((line) => [`Not run: ${line}.`, '']),
   );
 
   push('## Targets', '', '| target | measured (median, range) | |', '|---|---|---|');
@@ -238,14 +239,26 @@ function renderThroughput(push, throughput, opts) {
     '',
     'What each setup sent during a run (medians per run), and whether its metrics were served:',
     '',
-    '| setup | runs | OTLP requests | OTLP MB | Sentry requests | /metrics sample lines | cache hit ratio | failed requests |',
-    '|---|---|---|---|---|---|---|---|',
+    '| setup | runs | OTLP requests | OTLP MB | Sentry requests | spans received / request | /metrics sample lines | cache hit ratio | failed requests |',
+    '|---|---|---|---|---|---|---|---|---|',
   );
   for (const id of ids) {
     const s = throughput.summaries[id];
     push(
       `| ${s.label} | ${s.runs} | ${fmt(s.otlpRequests.median, 0)} | ${fmt(s.otlpMb.median, 1)} | ${fmt(s.sentryRequests.median, 0)} | ` +
-        `${s.metricsLines ?? '—'} | ${fmt(s.hitRatio.median)} | ${s.failures} |`,
+        `${spansCell(s)} | ${s.metricsLines ?? '—'} | ${fmt(s.hitRatio.median)} | ${s.failures} |`,
+    );
+  }
+  push(
+    '',
+    "Spans received / request: the spans that reached each loopback destination during the setup's first run",
+    '(after waiting until nothing more arrived), divided by the requests the app answered in that run.',
+  );
+  const silent = ids.map((id) => throughput.summaries[id]).filter((s) => s.spansTo && !(s.spansPerRequest?.[s.spansTo] > 0));
+  for (const s of silent) {
+    push(
+      '',
+      `**${s.label} exported nothing** to its ${SINK_NAMES[s.spansTo]} stand-in: its row measures the tracer without its export, not a like-for-like peer.`,
     );
   }
   const sentry = throughput.summaries['agent-sentry'];
@@ -257,6 +270,18 @@ function renderThroughput(push, throughput, opts) {
     );
   }
   push('');
+}
+
+const SINK_NAMES = { otlp: 'OTLP', sentry: 'Sentry', datadog: 'Datadog agent' };
+
+/** "2.51 (OTLP)", per destination that received spans; "none" when none did. */
+function spansCell(s) {
+  if (!s.spansPerRequest) return '—';
+  const parts = Object.entries(s.spansPerRequest)
+    .filter(([, perRequest]) => perRequest > 0)
+    .map(([sink, perRequest]) => `${fmt(perRequest)} (${SINK_NAMES[sink]})`);
+  if (parts.length === 0) return s.spansTo ? '**none**' : 'none';
+  return parts.join(', ');
 }
 
 function renderStartup(push, startup) {
@@ -341,6 +366,13 @@ function renderMethod(push, opts, throughput) {
     '  without it an ESM app gets neither HTTP server nor ioredis spans), `OTEL_TRACES_EXPORTER=otlp` to the same',
     '  receiver, `OTEL_METRICS_EXPORTER=prometheus` on another loopback port, `OTEL_LOGS_EXPORTER=none`, and resource',
     '  detectors without the cloud ones (they call metadata services). Startup also shows upstream register alone.',
+    '- **Peers**, each tracing every request to a loopback stand-in for its backend: dd-trace (`--import',
+    '  dd-trace/initialize.mjs`, `DD_TRACE_AGENT_URL` at a server answering `/v0.4/traces` with no sampling rates;',
+    '  telemetry, remote configuration, profiling, runtime and health metrics, stats, data streams and crash',
+    '  tracking off), Elastic EDOT Node (`--import @elastic/opentelemetry-node`, installed in test/bench/peers, traces over OTLP to the same receiver,',
+    '  metrics and logs exporters off, local resource detectors only), and `@sentry/node` (`--import',
+    '  test/bench/sentry-preload.mjs`: `Sentry.init` with the loopback DSN and `tracesSampleRate: 1`). Each',
+    '  destination decodes what arrives (OTLP protobuf or JSON, Datadog msgpack, Sentry envelopes) and counts spans.',
     '- **Startup** runs `test/bench/empty.mjs`, which only reports, at exit, when its first line ran and',
     '  `process.resourceUsage().maxRSS`. Wall time is spawn to exit as seen by the benchmark.',
     '- **Scrape.** Distinct letter-only routes (never folded to `:id`) until /metrics has about 10,000 sample lines;',

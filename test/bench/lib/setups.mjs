@@ -1,5 +1,6 @@
 // The setups the benchmark compares, as command-line flags and environment for `node`.
 // Everything binds or talks to 127.0.0.1 only.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { freePort } from './processes.mjs';
@@ -9,6 +10,14 @@ export const AGENT = path.join(REPO, 'dist/register.js');
 export const APP = path.join(REPO, 'test/bench/app.mjs');
 export const EMPTY = path.join(REPO, 'test/bench/empty.mjs');
 export const LOAD = path.join(REPO, 'test/bench/load.mjs');
+export const SENTRY_PRELOAD = path.join(REPO, 'test/bench/sentry-preload.mjs');
+/**
+ * EDOT Node lives in its own tree (test/bench/peers, `npm ci --prefix test/bench/peers`): it pins
+ * OpenTelemetry 2.x packages whose peer range excludes this project's @opentelemetry/api 1.10, and
+ * the project's override of @opentelemetry/instrumentation would hand its instrumentations another
+ * API copy, so in the project's tree it records no spans at all.
+ */
+export const EDOT_ENTRY = path.join(REPO, 'test/bench/peers/node_modules/@elastic/opentelemetry-node/import.mjs');
 
 /** Upstream's zero-code entry, and the ESM loader hook its docs require for `import`ed modules. */
 export const UPSTREAM_REGISTER = '@opentelemetry/auto-instrumentations-node/register';
@@ -28,6 +37,9 @@ export function baseEnv() {
   };
 }
 
+/** The resource detectors that read only this host (the cloud ones call metadata services). */
+const LOCAL_DETECTORS = 'env,host,os,process,serviceinstance,container';
+
 async function agentEnv() {
   return { OTEL_EXPORTER_PROMETHEUS_HOST: '127.0.0.1', OTEL_EXPORTER_PROMETHEUS_PORT: String(await freePort()) };
 }
@@ -41,7 +53,42 @@ async function upstreamEnv(ctx) {
     OTEL_EXPORTER_PROMETHEUS_PORT: String(await freePort()),
     OTEL_LOGS_EXPORTER: 'none',
     // The cloud detectors (GCP, AWS, Azure, Alibaba) call metadata services off this host.
-    OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process,serviceinstance,container',
+    OTEL_NODE_RESOURCE_DETECTORS: LOCAL_DETECTORS,
+  };
+}
+
+// dd-trace sends traces to the agent URL; everything else it could send (telemetry, remote
+// configuration, profiles, runtime and health metrics, data streams, crash reports) is turned off
+// so nothing leaves the loopback stand-in, and the run measures tracing alone.
+function datadogEnv(ctx) {
+  return {
+    DD_SERVICE: 'bench-app',
+    DD_TRACE_AGENT_URL: ctx.datadogUrl,
+    DD_INSTRUMENTATION_TELEMETRY_ENABLED: 'false',
+    DD_REMOTE_CONFIGURATION_ENABLED: 'false',
+    DD_PROFILING_ENABLED: 'false',
+    DD_RUNTIME_METRICS_ENABLED: 'false',
+    DD_TRACE_HEALTH_METRICS_ENABLED: 'false',
+    DD_TRACE_STATS_COMPUTATION_ENABLED: 'false',
+    DD_DATA_STREAMS_ENABLED: 'false',
+    DD_CRASHTRACKING_ENABLED: 'false',
+    DD_APPSEC_ENABLED: 'false',
+    DD_IAST_ENABLED: 'false',
+    DD_LLMOBS_ENABLED: 'false',
+    DD_DOGSTATSD_HOST: '127.0.0.1',
+    DD_AGENT_HOST: '127.0.0.1',
+  };
+}
+
+// Elastic's OpenTelemetry distribution: traces over OTLP to the loopback receiver, its metrics and
+// logs exporters off (the receiver takes traces only), no cloud detectors, no OpAMP endpoint.
+function edotEnv(ctx) {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: ctx.otlpUrl,
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_METRICS_EXPORTER: 'none',
+    OTEL_LOGS_EXPORTER: 'none',
+    OTEL_NODE_RESOURCE_DETECTORS: LOCAL_DETECTORS,
   };
 }
 
@@ -108,6 +155,36 @@ export const SETUPS = {
     env: upstreamEnv,
   },
 };
+
+/**
+ * Other vendors' zero-code tracers, each set up as its docs say for an ES-module app, tracing every
+ * request and sending to a loopback stand-in for its backend. `spansTo` names the sink whose spans
+ * the report counts for the setup.
+ */
+export const PEER_SETUPS = [
+  {
+    id: 'peer-dd-trace',
+    label: 'peer: dd-trace',
+    args: ['--import', 'dd-trace/initialize.mjs'],
+    env: async (ctx) => datadogEnv(ctx),
+    spansTo: 'datadog',
+  },
+  {
+    id: 'peer-edot',
+    label: 'peer: Elastic EDOT Node',
+    args: ['--import', EDOT_ENTRY],
+    env: async (ctx) => edotEnv(ctx),
+    spansTo: 'otlp',
+    missing: existsSync(EDOT_ENTRY) ? undefined : 'not installed: run `npm ci --prefix test/bench/peers`',
+  },
+  {
+    id: 'peer-sentry',
+    label: 'peer: @sentry/node, tracesSampleRate 1',
+    args: ['--import', SENTRY_PRELOAD],
+    env: async (ctx) => ({ SENTRY_DSN: ctx.sentryDsn }),
+    spansTo: 'sentry',
+  },
+];
 
 /**
  * BENCH_BASELINE_AGENT=<another build's dist/register.js>: the same agent setups with that build,

@@ -3,13 +3,13 @@
 // sits between two bare runs and is compared with their mean.
 import { get, sampleLines } from './http.mjs';
 import { startLoad } from './load-client.mjs';
-import { cpuSeconds, peakRssMb, spawnTracked, stop, waitForListening } from './processes.mjs';
+import { cpuSeconds, peakRssMb, sleep, spawnTracked, stop, waitForListening } from './processes.mjs';
 import { APP, REPO, baseEnv, metricsPortOf } from './setups.mjs';
 import { mean, summary } from './stats.mjs';
 
 /**
  * opts: { pairs, seconds, warmSeconds, pacedSeconds, connections, pacedConnections, runPrefix }
- * ctx: { otlpUrl, sentryDsn, otlp (sink), sentry (sink) }
+ * ctx: { otlpUrl, sentryDsn, datadogUrl, otlp, sentry, datadog (the sinks) }
  */
 export async function runThroughput(bare, setups, ctx, opts, say) {
   const load = await startLoad();
@@ -75,6 +75,7 @@ function summarize(bare, setups, runs, compared) {
     const pickPair = (key) => summary(pairs.map((p) => p[key]));
     out[setup.id] = {
       label: setup.label,
+      spansTo: setup.spansTo,
       runs: list.length,
       rps: pick((r) => r.rps),
       p50: pick((r) => r.p50),
@@ -88,6 +89,7 @@ function summarize(bare, setups, runs, compared) {
       otlpRequests: pick((r) => r.exported.otlpRequests),
       otlpMb: pick((r) => r.exported.otlpBytes / 1e6),
       sentryRequests: pick((r) => r.exported.sentryRequests),
+      spansPerRequest: spansPerRequest(list),
       metricsLines: list.find((r) => r.metricsLines !== undefined)?.metricsLines,
       pairs: pairs.length,
       rpsRatio: pickPair('rpsRatio'),
@@ -104,16 +106,43 @@ function summarize(bare, setups, runs, compared) {
   return out;
 }
 
+/** Per sink, spans received per request served, from the run whose exports were waited for. */
+function spansPerRequest(list) {
+  const run = list.find((r) => r.exported.spans);
+  if (!run) return undefined;
+  return Object.fromEntries(Object.entries(run.exported.spans).map(([sink, spans]) => [sink, spans / run.requests]));
+}
+
+const SINKS = ['otlp', 'sentry', 'datadog'];
+
+/**
+ * Waits until no sink has received anything for `quietMs` (bounded by `maxMs`), so the spans of
+ * the last requests are counted: the OpenTelemetry batch processor exports every 5 s, dd-trace
+ * every 2 s, and the process is killed, not shut down, at the end of a run.
+ */
+async function settle(ctx, quietMs = 6000, maxMs = 15_000) {
+  const total = () => SINKS.reduce((n, sink) => n + ctx[sink].counts.requests, 0);
+  const deadline = Date.now() + maxMs;
+  let last = total();
+  let quietSince = Date.now();
+  while (Date.now() < deadline && Date.now() - quietSince < quietMs) {
+    await sleep(250);
+    const now = total();
+    if (now !== last) [last, quietSince] = [now, Date.now()];
+  }
+}
+
 async function runOnce(setup, ctx, opts, state, load, checkOutput) {
   const index = state.runIndex++;
   const env = { ...baseEnv(), ...(await setup.env(ctx)), BENCH_KEY_PREFIX: `${opts.runPrefix}:${index}:` };
   const otlpBefore = ctx.otlp.snapshot();
   const sentryBefore = ctx.sentry.snapshot();
+  for (const sink of SINKS) ctx[sink].takeSpans(); // what earlier processes sent late is theirs
   const app = spawnTracked(process.execPath, [...setup.args, APP], { cwd: REPO, env });
   try {
     const port = await waitForListening(app);
     const url = `http://127.0.0.1:${port}`;
-    await load.run({ mode: 'saturate', url, connections: opts.connections, seconds: opts.warmSeconds, keyBase: 0 });
+    const warm = await load.run({ mode: 'saturate', url, connections: opts.connections, seconds: opts.warmSeconds, keyBase: 0 });
 
     const cpuBefore = cpuSeconds(app.pid);
     const saturated = await load.run({ mode: 'saturate', url, connections: opts.connections, seconds: opts.seconds, keyBase: 10_000_000 });
@@ -154,12 +183,17 @@ async function runOnce(setup, ctx, opts, state, load, checkOutput) {
       misses: stats.misses,
       appErrors: stats.errors,
       metricsLines,
+      requests: warm.ok + saturated.ok + paced.ok,
     };
+    // Spans are counted on each setup's first run, after its exporters have sent what they hold.
+    const countSpans = checkOutput && setup.args.length > 0;
+    if (countSpans) await settle(ctx);
     await stop(app);
     result.exported = {
       otlpRequests: ctx.otlp.counts.requests - otlpBefore.requests,
       otlpBytes: ctx.otlp.counts.bytes - otlpBefore.bytes,
       sentryRequests: ctx.sentry.counts.requests - sentryBefore.requests,
+      spans: countSpans ? Object.fromEntries(SINKS.map((sink) => [sink, ctx[sink].takeSpans()])) : undefined,
     };
     return result;
   } finally {
