@@ -4,7 +4,7 @@
  */
 import type { AgentConfig } from '../config/types';
 import { parseBoolean, parseInteger, parseList } from '../config/parse';
-import { EnvReader, type Env } from '../config/reader';
+import { clip, EnvReader, type Env } from '../config/reader';
 import { parseHostPattern, type HostPattern } from './endpoints';
 import { SHIPPED_PRICES, type PriceTable } from './prices';
 import { mergePriceTables, readPriceFile } from './pricing';
@@ -62,7 +62,7 @@ function readAiSettings(env: Env, agent: AgentConfig, read: Read, warn: (message
     const table = readPriceFile(pricesFile);
     if (typeof table === 'string') {
       warn(
-        `TUTOR_OTEL_AI_PRICES_FILE=${JSON.stringify(clip(pricesFile))} cannot be used: ${table}; using the default, the shipped price table ${SHIPPED_PRICES.version}`,
+        `TUTOR_OTEL_AI_PRICES_FILE=${JSON.stringify(clip(pricesFile, 80))} cannot be used: ${table}; using the default, the shipped price table ${SHIPPED_PRICES.version}`,
       );
     } else {
       prices = mergePriceTables(SHIPPED_PRICES, table);
@@ -118,8 +118,4 @@ export function parseHosts(text: string): HostPattern[] | undefined {
     out.push(pattern);
   }
   return out.length > 0 ? out : undefined;
-}
-
-function clip(text: string): string {
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }

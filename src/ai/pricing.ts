@@ -4,6 +4,7 @@
  * not `gpt-4` and `gpt-4o-mini` is not `gpt-4o`. A model the table does not know has no cost: it
  * is counted as unpriced instead of costing 0.
  */
+import { clip } from '../config/reader';
 import { PRICE_FILE_LIMIT, readFileSafelySync } from '../config/safe-file';
 import type { ModelPrice, PriceTable } from './prices';
 import type { Usage } from './usage';
@@ -79,14 +80,14 @@ export function validatePriceTable(value: unknown): PriceTable | string {
   if (typeof models !== 'object' || models === null || Array.isArray(models)) return 'it has no "models" object';
   const out: PriceTable = { version: record.version.trim(), models: {}, aliases: {} };
   for (const [name, price] of Object.entries(models as Record<string, unknown>)) {
-    if (typeof price !== 'object' || price === null) return `model "${clip(name)}" is not an object`;
+    if (typeof price !== 'object' || price === null) return `model "${clip(name, 40)}" is not an object`;
     const p = price as Record<string, unknown>;
     const entry: ModelPrice = { input: 0, output: 0 };
     for (const field of ['input', 'output', 'cached_input', 'cache_write'] as const) {
       const n = p[field];
       if (n === undefined && (field === 'cached_input' || field === 'cache_write')) continue;
       if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > MAX_PRICE) {
-        return `model "${clip(name)}" has no valid "${field}" price (a number from 0 to ${MAX_PRICE} USD per million tokens)`;
+        return `model "${clip(name, 40)}" has no valid "${field}" price (a number from 0 to ${MAX_PRICE} USD per million tokens)`;
       }
       entry[field] = n;
     }
@@ -95,7 +96,7 @@ export function validatePriceTable(value: unknown): PriceTable | string {
   const aliases = record.aliases ?? {};
   if (typeof aliases !== 'object' || aliases === null || Array.isArray(aliases)) return '"aliases" is not an object';
   for (const [name, target] of Object.entries(aliases as Record<string, unknown>)) {
-    if (typeof target !== 'string') return `alias "${clip(name)}" does not name a model`;
+    if (typeof target !== 'string') return `alias "${clip(name, 40)}" does not name a model`;
     out.aliases[name.trim().toLowerCase()] = target.trim().toLowerCase();
   }
   return out;
@@ -125,8 +126,4 @@ export function readPriceFile(path: string): PriceTable | string {
     return 'it is not valid JSON';
   }
   return validatePriceTable(parsed);
-}
-
-function clip(text: string): string {
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }

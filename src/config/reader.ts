@@ -53,8 +53,9 @@ export function nonBlank(text: string | undefined): string | undefined {
   return text !== undefined && text.trim() !== '' ? text.trim() : undefined;
 }
 
-export function clip(text: string): string {
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+/** At most `max` characters of a value shown in a warning, marked `...` where it was cut. */
+export function clip(text: string, max = 60): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }
 
 /** A variable's value as a warning may show it: quoted and clipped, or hidden when it may hold a secret. */

@@ -6,6 +6,7 @@
  * warning, and its calls to a known AI host are counted from fetch (http-observer.ts) instead of
  * mislabelled. Pure: no I/O.
  */
+import { clip } from '../../config/reader';
 
 /** The SDK packages (by the name in their package.json, so npm aliases count) and their tested majors. */
 export const KNOWN_SDK_MAJORS: Readonly<Record<string, readonly number[]>> = {
@@ -19,13 +20,13 @@ export type SdkVerdict = { hook: true } | { hook: false; warning: string };
 export function sdkVerdict(name: unknown, version: unknown): SdkVerdict {
   const label = `${typeof name === 'string' ? name : '(no name)'} ${typeof version === 'string' ? version : '(no version)'}`;
   const majors = typeof name === 'string' && Object.hasOwn(KNOWN_SDK_MAJORS, name) ? KNOWN_SDK_MAJORS[name] : undefined;
-  if (!majors) return { hook: false, warning: `${clip(label)} is not an AI SDK the agent knows; it is not hooked` };
+  if (!majors) return { hook: false, warning: `${clip(label, 120)} is not an AI SDK the agent knows; it is not hooked` };
   const major = typeof version === 'string' ? /^v?(\d+)\.\d+/.exec(version.trim())?.[1] : undefined;
   if (major !== undefined && majors.includes(Number(major))) return { hook: true };
   return {
     hook: false,
     warning:
-      `${clip(label)} is a major version the agent does not know (it knows ${name as string} ${majorList(majors)}); ` +
+      `${clip(label, 120)} is a major version the agent does not know (it knows ${name as string} ${majorList(majors)}); ` +
       'its client is not hooked: calls to known AI hosts are counted from fetch, without stream_options.include_usage',
   };
 }
@@ -33,8 +34,4 @@ export function sdkVerdict(name: unknown, version: unknown): SdkVerdict {
 function majorList(majors: readonly number[]): string {
   const sorted = [...majors].sort((a, b) => a - b);
   return sorted.map((m) => `${m}.x`).join(', ');
-}
-
-function clip(text: string): string {
-  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
 }
