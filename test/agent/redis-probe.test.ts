@@ -7,18 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureMessage } from '../../src/health/checks';
 import { REDIS_HEALTH, redisEndpointFromUrl, redisProbe } from '../../src/health/redis-probe';
 import { PrivateRedis } from '../helpers/redis-server';
+import { rejection } from '../helpers/rejection';
 
 const REDIS_HOST = '127.0.0.1';
 const REDIS_PORT = 6379;
-
-async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected the probe to reject');
-}
 
 describe('redisProbe against the real Redis', () => {
   it('resolves against the real Redis', async () => {

@@ -2,6 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import * as net from 'node:net';
 import { encodeCommand, isNoPasswordReply, REDIS_HEALTH, redisEndpointFromUrl, redisKey, redisProbe } from '../../src/health/redis-probe';
 import { failureMessage } from '../../src/health/checks';
+import { rejection } from '../helpers/rejection';
 
 describe('encodeCommand', () => {
   it('encodes a RESP array of bulk strings', () => {
@@ -103,15 +104,6 @@ async function listen(onConnection: (socket: net.Socket) => void): Promise<{ ser
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, port: (server.address() as net.AddressInfo).port };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected the probe to reject');
 }
 
 describe('redisProbe', () => {
