@@ -17,17 +17,25 @@
  *   the handler, are emitted in it too: one patch of `IncomingMessage.prototype.emit` and one of
  *   `ServerResponse.prototype.emit`, which pass straight through for objects without a record.
  * With only metrics on, nothing is patched.
+ *
+ * One async store per request, not two. Entering an AsyncLocalStorage is not free (a new context
+ * frame, and every await and callback of the request carries it), so when the request has an
+ * OpenTelemetry context (tracing on) the record rides in that context under a key of its own, and
+ * `currentRecord` reads it from there; the record's own AsyncLocalStorage is entered only for
+ * requests without one (traces off, with the AI meters, Sentry breadcrumbs or context forwarding on).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as dc from 'node:diagnostics_channel';
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { context as otelContext, type Context, type Span } from '@opentelemetry/api';
+import { context as otelContext, createContextKey, type Context, type Span } from '@opentelemetry/api';
 import { guard, reportOnce } from '../lifecycle/guard';
 import { agentServers } from '../lifecycle/internal';
 import type { Trail } from '../sentry/breadcrumbs/trail';
 import { createRouteTemplateLookup, type RouteTemplateSource } from './route-templates';
 
 const RECORD = Symbol('otel-agent.request');
+/** Where the record rides when the request has an OpenTelemetry context (tracing on). */
+const RECORD_KEY = createContextKey('otel-agent request record');
 const EMIT_WRAPPED = Symbol('otel-agent.emitWrapped');
 
 export type AppRequest = IncomingMessage & { originalUrl?: string; [RECORD]?: RequestRecord };
@@ -118,7 +126,8 @@ export class ServerRequests {
    * events. Turned on by the first call to `trackCurrentRequest`.
    */
   currentRecord(): RequestRecord | undefined {
-    return this.current?.getStore();
+    if (this.current === undefined) return undefined;
+    return (otelContext.active().getValue(RECORD_KEY) as RequestRecord | undefined) ?? this.current.getStore();
   }
 
   /** Makes `currentRecord` answer; costs one AsyncLocalStorage entry per request. */
@@ -151,9 +160,12 @@ export class ServerRequests {
     response[RECORD] = record;
     if (this.contextual && server[EMIT_WRAPPED] !== true) this.wrapServerEmit(server);
     for (const consumer of this.consumers) if (consumer.start) runConsumer('start', consumer.start, record);
+    if (this.current === undefined) return;
+    // With an OpenTelemetry context, the record rides in it (see the file comment).
+    if (record.context !== undefined) record.context = record.context.setValue(RECORD_KEY, record);
     // Node restores the previous store when the socket's callback returns: the next request on a
     // keep-alive connection gets its own.
-    this.current?.enterWith(record);
+    else this.current.enterWith(record);
   }
 
   private finished({ request }: ChannelMessage): void {
@@ -183,27 +195,21 @@ export class ServerRequests {
   }
 
   /**
-   * Calls `fn` on `target` with `args` in the record's OpenTelemetry context and as the current
-   * record, entering only what is not already active. No closure is made: this runs for every
-   * event of every request while spans or the AI meters are on.
+   * Calls `fn` on `target` with `args` in the record's OpenTelemetry context (which carries the
+   * record too), or else as the current record, entering nothing that is already active. No
+   * closure is made: this runs for every event of every request while spans or the AI meters are on.
    */
   callIn<R>(record: RequestRecord, fn: (this: unknown, ...args: unknown[]) => R, target: unknown, args: ArrayLike<unknown>): R {
     const ctx = record.context;
+    if (ctx !== undefined) return otelContext.active() === ctx ? fn.apply(target, args as unknown[]) : (otelContext.with(ctx, call, undefined, fn, target, args) as R);
     const current = this.current;
-    const enterContext = ctx !== undefined && otelContext.active() !== ctx;
-    const enterRecord = current !== undefined && current.getStore() !== record;
-    if (enterRecord) return enterContext ? current.run(record, callInContext, fn, target, args, ctx!) : current.run(record, call, fn, target, args);
-    if (enterContext) return otelContext.with(ctx!, call, undefined, fn, target, args) as R;
+    if (current !== undefined && current.getStore() !== record) return current.run(record, call, fn, target, args);
     return fn.apply(target, args as unknown[]);
   }
 }
 
 function call<R>(fn: (this: unknown, ...args: unknown[]) => R, target: unknown, args: ArrayLike<unknown>): R {
   return fn.apply(target, args as unknown[]);
-}
-
-function callInContext<R>(fn: (this: unknown, ...args: unknown[]) => R, target: unknown, args: ArrayLike<unknown>, ctx: Context): R {
-  return otelContext.with(ctx, call, undefined, fn, target, args) as R;
 }
 
 interface ChannelMessage {

@@ -117,6 +117,15 @@ describe('tracing on, semantic-convention metrics on, a price file, a bad variab
     expect(bounds).toContain('81.92');
   });
 
+  it('attributes SDK and fetch generations to their route with tracing on (the request rides in the trace context)', async () => {
+    const { parsePrometheusText } = await import('../helpers/prometheus-text');
+    const samples = parsePrometheusText(metricsText);
+    const route = '/lessons/:id/hint';
+    expect(total(samples, 'openai_tokens_used_total', { model: 'gpt-4o-mini', route, token_type: 'input' })).toBe(O.input);
+    expect(total(samples, 'openai_tokens_used_total', { model: 'gpt-4o', route, token_type: 'input' })).toBe(O.input);
+    expect(total(samples, 'openai_tokens_used_total', { route: '__none__' })).toBe(0);
+  });
+
   it('prices a model from the price file', async () => {
     const { parsePrometheusText } = await import('../helpers/prometheus-text');
     const samples = parsePrometheusText(metricsText);
