@@ -201,7 +201,8 @@ export class ServerRequests {
    */
   callIn<R>(record: RequestRecord, fn: (this: unknown, ...args: unknown[]) => R, target: unknown, args: ArrayLike<unknown>): R {
     const ctx = record.context;
-    if (ctx !== undefined) return otelContext.active() === ctx ? fn.apply(target, args as unknown[]) : (otelContext.with(ctx, call, undefined, fn, target, args) as R);
+    if (ctx !== undefined)
+      return otelContext.active() === ctx ? fn.apply(target, args as unknown[]) : (otelContext.with(ctx, call, undefined, fn, target, args) as R);
     const current = this.current;
     if (current !== undefined && current.getStore() !== record) return current.run(record, call, fn, target, args);
     return fn.apply(target, args as unknown[]);
