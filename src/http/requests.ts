@@ -71,6 +71,8 @@ export interface RequestRecord {
    * propagators write them, to pass on to the calls made while serving it (forward-context.ts).
    */
   forwardHeaders: Record<string, string> | undefined;
+  /** Whether `currentRecord` finds this record (every request's, or only those a consumer asked for). */
+  tracked: boolean;
 }
 
 export interface RequestConsumer {
@@ -87,6 +89,7 @@ export class ServerRequests {
   private readonly consumers: RequestConsumer[] = [];
   private readonly templateSources: RouteTemplateSource[] = [];
   private current: AsyncLocalStorage<RequestRecord> | undefined;
+  private trackEvery = false;
   private contextual = false;
   private subscribed = false;
   /** The framework's route template for a request, if a framework matched one. */
@@ -130,11 +133,26 @@ export class ServerRequests {
     return (otelContext.active().getValue(RECORD_KEY) as RequestRecord | undefined) ?? this.current.getStore();
   }
 
-  /** Makes `currentRecord` answer; costs one AsyncLocalStorage entry per request. */
+  /**
+   * Makes `currentRecord` answer for every request. Without an OpenTelemetry context (traces off)
+   * that costs one AsyncLocalStorage entry per request; a consumer that needs only some requests
+   * found uses `trackSomeRequests` and `track` instead.
+   */
   trackCurrentRequest(): void {
+    this.trackEvery = true;
+    this.trackSomeRequests();
+  }
+
+  /** Makes `currentRecord` answer for the requests passed to `track` by a consumer's `start`. */
+  trackSomeRequests(): void {
     this.current ??= new AsyncLocalStorage<RequestRecord>();
     this.subscribe();
     this.runInRequestContext();
+  }
+
+  /** From a consumer's `start`: `currentRecord` finds this request while it is served. */
+  track(record: RequestRecord): void {
+    record.tracked = true;
   }
 
   /** Runs the request's handler and events in its record's context (see the file comment). */
@@ -155,12 +173,13 @@ export class ServerRequests {
       span: undefined,
       error: undefined,
       forwardHeaders: undefined,
+      tracked: this.trackEvery,
     };
     request[RECORD] = record;
     response[RECORD] = record;
     if (this.contextual && server[EMIT_WRAPPED] !== true) this.wrapServerEmit(server);
     for (const consumer of this.consumers) if (consumer.start) runConsumer('start', consumer.start, record);
-    if (this.current === undefined) return;
+    if (this.current === undefined || !record.tracked) return;
     // With an OpenTelemetry context, the record rides in it (see the file comment).
     if (record.context !== undefined) record.context = record.context.setValue(RECORD_KEY, record);
     // Node restores the previous store when the socket's callback returns: the next request on a
@@ -204,7 +223,7 @@ export class ServerRequests {
     if (ctx !== undefined)
       return otelContext.active() === ctx ? fn.apply(target, args as unknown[]) : (otelContext.with(ctx, call, undefined, fn, target, args) as R);
     const current = this.current;
-    if (current !== undefined && current.getStore() !== record) return current.run(record, call, fn, target, args);
+    if (record.tracked && current !== undefined && current.getStore() !== record) return current.run(record, call, fn, target, args);
     return fn.apply(target, args as unknown[]);
   }
 }

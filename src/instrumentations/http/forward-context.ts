@@ -26,7 +26,9 @@ const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
 export function forwardIncomingContext(requests: ServerRequests, propagator: TextMapPropagator): void {
   const fields = propagator.fields().map((f) => f.toLowerCase());
   if (fields.length === 0) return;
-  requests.trackCurrentRequest();
+  // Only a request that brings trace context has anything to pass on: the others are not tracked
+  // (no AsyncLocalStorage entry for them).
+  requests.trackSomeRequests();
   requests.consume({
     start(record) {
       const headers = record.request.headers;
@@ -35,7 +37,9 @@ export function forwardIncomingContext(requests: ServerRequests, propagator: Tex
       if (!present) return;
       const carrier: Record<string, string> = {};
       propagator.inject(propagator.extract(ROOT_CONTEXT, headers, headerGetter), carrier, defaultTextMapSetter);
-      if (Object.keys(carrier).length > 0) record.forwardHeaders = carrier;
+      if (Object.keys(carrier).length === 0) return;
+      record.forwardHeaders = carrier;
+      requests.track(record);
     },
   });
   dc.subscribe(
