@@ -1,7 +1,7 @@
 /** The agent's trace and span ids: the SDK's format, from a byte-to-hex table. */
 import { trace } from '@opentelemetry/api';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { fastIdGenerator, newSpanId, newTraceId, wordHex } from '../../src/tracing/ids';
+import { fastIdGenerator, newSpanId, newTraceId } from '../../src/tracing/ids';
 
 describe('trace and span ids', () => {
   afterEach(() => vi.restoreAllMocks());
@@ -23,12 +23,15 @@ describe('trace and span ids', () => {
     expect(traceIds.size).toBe(10_000);
   });
 
-  it('write each 32-bit word most significant byte first, as Buffer.writeUInt32BE then hex', () => {
-    for (const word of [0, 1, 0xff, 0x100, 0xdeadbeef, 0x0a0b0c0d, 0xffffffff, 0x80000000]) {
-      const buffer = Buffer.alloc(4);
-      buffer.writeUInt32BE(word);
-      expect(wordHex(word)).toBe(buffer.toString('hex'));
-    }
+  it('write each random 32-bit word most significant byte first, as the SDK (Buffer.writeUInt32BE then hex)', () => {
+    const words = [0xdeadbeef, 0x0a0b0c0d, 0x00000001, 0xff00ff00, 0x80000000, 0x7fffffff];
+    const random = vi.spyOn(Math, 'random');
+    for (const word of words) random.mockReturnValueOnce(word / 0x1_0000_0000);
+    const asBuffer = (...ws: number[]) =>
+      Buffer.concat(ws.map((w) => Buffer.from([w >>> 24, (w >>> 16) & 0xff, (w >>> 8) & 0xff, w & 0xff]))).toString('hex');
+    expect(newSpanId()).toBe(asBuffer(words[0]!, words[1]!));
+    expect(newTraceId()).toBe(asBuffer(words[2]!, words[3]!, words[4]!, words[5]!));
+    expect(newSpanId()).not.toBe(asBuffer(words[0]!, words[1]!));
   });
 
   it('spread over every byte value: each of the 16 hex digits appears in every position', () => {
