@@ -25,7 +25,6 @@ import {
 } from '@opentelemetry/api';
 import {
   AddAttributeDecision,
-  addHrTimes,
   cleanAttributes,
   cleanSimpleAttributes,
   hrTime,
@@ -278,7 +277,15 @@ export class AgentSpan implements SdkSpan {
     if (input instanceof Date) return millisToHrTime(input.getTime());
     if (isTimeInputHrTime(input)) return input;
     if (this.startTimeGiven) return millisToHrTime(Date.now());
-    return addHrTimes(this.startTime, millisToHrTime(performance.now() - this.performanceStart));
+    // addHrTimes(startTime, millisToHrTime(elapsed)), the SDK's arithmetic, with one array.
+    const elapsed = performance.now() - this.performanceStart;
+    let seconds = this.startTime[0] + Math.trunc(elapsed / 1000);
+    let nanos = this.startTime[1] + Math.round((elapsed % 1000) * 1e6);
+    if (nanos >= 1e9) {
+      nanos -= 1e9;
+      seconds += 1;
+    }
+    return [seconds, nanos];
   }
 
   private dropAttribute(): void {

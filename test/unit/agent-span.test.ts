@@ -17,7 +17,7 @@ import {
   type Link,
   type Span,
 } from '@opentelemetry/api';
-import { hrTimeDuration, hrTimeToMilliseconds, suppressTracing } from '@opentelemetry/core';
+import { addHrTimes, hrTimeDuration, hrTimeToMilliseconds, millisToHrTime, suppressTracing } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AlwaysOffSampler,
@@ -29,7 +29,7 @@ import {
   type SamplingResult,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SamplerName, SpanLimitSettings } from '../../src/config/types';
 import { AgentSpan } from '../../src/tracing/agent-span';
 import { agentTracer } from '../../src/tracing/agent-tracer';
@@ -311,6 +311,26 @@ describe('the times of an AgentSpan', () => {
     expect(hrTimeDuration(span.startTime, span.endTime)).toEqual(span.duration);
     for (const time of [span.startTime, span.endTime, span.duration]) {
       expect(Number.isInteger(time[0]) && Number.isInteger(time[1]) && time[1] >= 0 && time[1] < 1e9).toBe(true);
+    }
+  });
+
+  it("end at the start plus the monotonic time since, in the SDK's arithmetic (carrying into the seconds)", () => {
+    const { agent } = tracers();
+    for (const [startMs, elapsedMs] of [
+      [1_700_000_000_999, 0.0015],
+      [1_700_000_000_999, 1.2345678],
+      [1_700_000_000_500, 1234.5678],
+      [1_700_000_000_000, 0],
+    ]) {
+      vi.spyOn(Date, 'now').mockReturnValue(startMs);
+      const now = vi.spyOn(performance, 'now').mockReturnValue(5000);
+      const span = agent.startSpan('op', {}, ROOT_CONTEXT) as AgentSpan;
+      now.mockReturnValue(5000 + elapsedMs);
+      span.end();
+      vi.restoreAllMocks();
+      expect(span.startTime).toEqual(millisToHrTime(startMs));
+      expect(span.endTime).toEqual(addHrTimes(millisToHrTime(startMs), millisToHrTime(elapsedMs)));
+      expect(span.duration).toEqual(hrTimeDuration(span.startTime, span.endTime));
     }
   });
 
