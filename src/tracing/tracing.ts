@@ -19,6 +19,7 @@ import type { AgentConfig, TracesConfig } from '../config/types';
 import type { Integration } from '../integrations/types';
 import { agentTracer, type AgentTracer } from './agent-tracer';
 import { buildPropagator } from '../http/propagators';
+import { fastIdGenerator } from './ids';
 import { buildSampler } from './sampler';
 
 export interface Tracing {
@@ -72,11 +73,16 @@ export function startTracing(
           selfObsMeterProvider: selfMetrics,
         }),
   );
+  // One sampler, one list of processors and one id generator for the SDK's tracers (the app's
+  // spans, upstream instrumentations) and the agent's own, so both decide and deliver alike.
+  const sampler = buildSampler(config.traces.sampler, config.traces.samplerRatio);
+  const processors = [...spanProcessors, ...extraSpanProcessors];
   const provider = new TracerProvider({
     resource,
-    sampler: buildSampler(config.traces.sampler, config.traces.samplerRatio),
+    sampler,
     spanLimits: config.traces.limits,
-    spanProcessors: [...spanProcessors, ...extraSpanProcessors],
+    spanProcessors: processors,
+    idGenerator: fastIdGenerator,
   });
 
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
@@ -92,7 +98,17 @@ export function startTracing(
   }
 
   return {
-    tracer: agentTracer(provider.getTracer('@tutor/otel-agent'), config.traces.sampler),
+    tracer: agentTracer(
+      {
+        resource,
+        instrumentationScope: { name: '@tutor/otel-agent', version: undefined, schemaUrl: undefined },
+        limits: config.traces.limits,
+        processors,
+        endingProcessors: processors.filter((processor) => processor.onEnding !== undefined),
+      },
+      sampler,
+      config.traces.sampler,
+    ),
     flush: () => provider.forceFlush(),
   };
 }

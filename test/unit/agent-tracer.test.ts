@@ -1,16 +1,30 @@
-import { ROOT_CONTEXT, trace, TraceFlags, type Span, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
+import type { SamplerName } from '../../src/config/types';
+import { AgentSpan } from '../../src/tracing/agent-span';
 import { agentTracer } from '../../src/tracing/agent-tracer';
-import { followsParent } from '../../src/tracing/sampler';
+import { buildSampler, followsParent } from '../../src/tracing/sampler';
 
-const started: string[] = [];
-const sdkTracer = {
-  startSpan: (name: string) => {
-    started.push(name);
-    return trace.wrapSpanContext({ traceId: '1'.repeat(32), spanId: '2'.repeat(16), traceFlags: 1 });
-  },
-  startActiveSpan: () => undefined,
-} as unknown as Tracer;
+const ended: ReadableSpan[] = [];
+const processor: SpanProcessor = {
+  onStart: () => undefined,
+  onEnd: (span) => void ended.push(span),
+  forceFlush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
+};
+const limits = {
+  attributeValueLengthLimit: Infinity,
+  attributeCountLimit: 128,
+  eventCountLimit: 128,
+  linkCountLimit: 128,
+  attributePerEventCountLimit: 128,
+  attributePerLinkCountLimit: 128,
+};
+const pipeline = { resource: resourceFromAttributes({}), instrumentationScope: { name: 'unit' }, limits, processors: [processor], endingProcessors: [] };
+/** The agent's tracer with the sampler named, as tracing.ts builds it. */
+const tracerWith = (name: SamplerName) => agentTracer(pipeline, buildSampler(name, 0.5), name);
 
 const under = (traceFlags: number, ids = { traceId: 'a'.repeat(32), spanId: 'b'.repeat(16) }) =>
   trace.setSpanContext(ROOT_CONTEXT, { ...ids, traceFlags, isRemote: true });
@@ -18,12 +32,12 @@ const under = (traceFlags: number, ids = { traceId: 'a'.repeat(32), spanId: 'b'.
 describe('the agent tracer: is a span under this parent ever recorded?', () => {
   it('no, under a parent that is not sampled, with a sampler that follows the parent', () => {
     for (const name of ['parentbased_always_on', 'parentbased_traceidratio', 'parentbased_always_off', 'always_off'] as const) {
-      expect(agentTracer(sdkTracer, name).recordsUnder(under(TraceFlags.NONE)), name).toBe(false);
+      expect(tracerWith(name).recordsUnder(under(TraceFlags.NONE)), name).toBe(false);
     }
   });
 
   it('yes, under a sampled parent, with no parent, or with an invalid (all-zero) parent: the sampler decides', () => {
-    const tracer = agentTracer(sdkTracer, 'parentbased_traceidratio');
+    const tracer = tracerWith('parentbased_traceidratio');
     expect(tracer.recordsUnder(under(TraceFlags.SAMPLED))).toBe(true);
     expect(tracer.recordsUnder(ROOT_CONTEXT)).toBe(true);
     expect(tracer.recordsUnder(under(TraceFlags.NONE, { traceId: '0'.repeat(32), spanId: '0'.repeat(16) }))).toBe(true);
@@ -32,12 +46,14 @@ describe('the agent tracer: is a span under this parent ever recorded?', () => {
   it('yes, under any parent, with samplers that decide each span on its own', () => {
     expect(followsParent('traceidratio')).toBe(false);
     expect(followsParent('always_on')).toBe(false);
-    for (const name of ['traceidratio', 'always_on'] as const) expect(agentTracer(sdkTracer, name).recordsUnder(under(TraceFlags.NONE)), name).toBe(true);
+    for (const name of ['traceidratio', 'always_on'] as const) expect(tracerWith(name).recordsUnder(under(TraceFlags.NONE)), name).toBe(true);
   });
 
-  it("starts spans with the SDK's tracer", () => {
-    const span: Span = agentTracer(sdkTracer, 'parentbased_always_on').startSpan('GET');
-    expect(started).toEqual(['GET']);
-    expect(span.spanContext().traceId).toBe('1'.repeat(32));
+  it("starts its own spans and hands them to the provider's processors", () => {
+    const span = tracerWith('parentbased_always_on').startSpan('GET', {}, ROOT_CONTEXT);
+    expect(span).toBeInstanceOf(AgentSpan);
+    span.end();
+    expect(ended.map((s) => s.name)).toEqual(['GET']);
+    expect(ended[0]!.spanContext().traceId).toMatch(/^[0-9a-f]{32}$/);
   });
 });
