@@ -42,6 +42,38 @@ const sharedApi = {
   },
 };
 
+// @opentelemetry/resources' index starts every resource detector as soon as a module that imports
+// it is initialised: node:crypto (serviceinstance), node:os, the host detector's machine-id code.
+// The metrics SDK's MeterProvider imports it (for defaultResource), so the agent paid about 3 MB of
+// RSS at start-up for detectors that run only when a resource is built. Imports of the package
+// get the module of the Resource class alone (resourceFromAttributes, emptyResource,
+// defaultResource), and that module's `#platform` import, which it needs for defaultServiceName,
+// the file that defines it. The detectors stay in the index, imported only by
+// src/lifecycle/resource.ts, which start.ts requires when a resource is built. An import of
+// anything else from the package outside that module fails the build ("No matching export").
+const RESOURCE_DETECTORS_USER = path.resolve('src/lifecycle/resource.ts');
+const leanResources = {
+  name: 'lean-otel-resources',
+  setup(b) {
+    const resourceImpl = new Set();
+    b.onResolve({ filter: /^@opentelemetry\/resources$/ }, async (args) => {
+      if (args.importer === RESOURCE_DETECTORS_USER || args.kind !== 'import-statement' || args.pluginData === leanResources) return undefined;
+      const index = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: leanResources });
+      if (index.errors.length > 0) return { errors: index.errors };
+      const file = path.join(path.dirname(index.path), 'ResourceImpl.mjs');
+      if (!existsSync(file)) return { errors: [{ text: `lean-otel-resources: ${file} is gone; see build.mjs` }] };
+      resourceImpl.add(file);
+      return { path: file };
+    });
+    b.onResolve({ filter: /^#platform$/ }, (args) => {
+      if (!resourceImpl.has(args.importer)) return undefined;
+      const file = path.join(path.dirname(args.importer), 'detectors/platform/node/default-service-name.mjs');
+      if (!existsSync(file)) return { errors: [{ text: `lean-otel-resources: ${file} is gone; see build.mjs` }] };
+      return { path: file };
+    });
+  },
+};
+
 rmSync('dist', { recursive: true, force: true });
 const result = await build({
   entryPoints: ['register.ts'],
@@ -54,7 +86,7 @@ const result = await build({
   logLevel: 'warning',
   legalComments: 'eof',
   metafile: true,
-  plugins: [sharedApi],
+  plugins: [sharedApi, leanResources],
   define: { __BUNDLED_OTEL_API_VERSION__: JSON.stringify(BUNDLED_API_VERSION) },
 });
 // The preload entry exports nothing; its types say so.

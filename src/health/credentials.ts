@@ -15,7 +15,6 @@
  * A rotated file takes effect on the first request after that check; a deleted or unreadable one
  * locks until it is back. Only a change of state is logged, once.
  */
-import { stat } from 'node:fs/promises';
 import type { AgentConfig, CredentialSource } from '../config/types';
 import {
   CREDENTIAL_FILE_LIMIT,
@@ -143,6 +142,8 @@ class FileSlot implements Slot {
   }
 
   private async check(): Promise<void> {
+    // node:fs/promises only once a credential file is configured: most processes never have one.
+    const { stat } = require('node:fs/promises') as typeof import('node:fs/promises');
     try {
       const current = identityOf(await stat(this.path));
       if (this.problem === undefined && sameIdentity(current, this.identity)) return;

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readConfig, type Env } from '../../src/config/env';
 import { containerIdFrom } from '../../src/config/container-id';
 import { LineBudget } from '../../src/logging/diag';
-import { atLeastSameMajor } from '../../src/otel-api/version';
+import { newerSameMajor } from '../../src/otel-api/version';
 
 const read = (env: Env) => readConfig(env, {});
 
@@ -226,17 +226,19 @@ describe('OTEL_METRICS_EXPORTER and the metrics push settings', () => {
   });
 });
 
-describe('atLeastSameMajor (which @opentelemetry/api the agent shares)', () => {
+describe('newerSameMajor (which @opentelemetry/api the agent shares)', () => {
   it.each([
-    ['1.10.0', '1.10.0', true],
+    ['1.10.0', '1.10.0', false],
     ['1.10.1', '1.10.0', true],
     ['1.11.0', '1.10.0', true],
     ['1.9.1', '1.10.0', false],
+    ['1.9.9', '1.10.0', false],
     ['1.3.0', '1.10.0', false],
     ['2.0.0', '1.10.0', false],
-    ['1.10.0-rc.1', '1.10.0', true],
+    ['1.10.0-rc.1', '1.10.0', false],
+    ['1.11.0-rc.1', '1.10.0', true],
     ['garbage', '1.10.0', false],
-  ])('%s against %s: %s', (version, minimum, expected) => {
-    expect(atLeastSameMajor(version, minimum)).toBe(expected);
+  ])('%s against %s: %s', (version, than, expected) => {
+    expect(newerSameMajor(version, than)).toBe(expected);
   });
 });
