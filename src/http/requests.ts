@@ -79,6 +79,12 @@ export interface RequestConsumer {
   start?: (record: RequestRecord) => void;
   finish?: (record: RequestRecord) => void;
   /**
+   * The response closed: after `finish`, or without it when the client hung up first. Seen from the
+   * response's own 'close' event, with no listener added per request (consumers that need it must
+   * also have called `runInRequestContext`, which patches the response's emit).
+   */
+  closed?: (record: RequestRecord) => void;
+  /**
    * A handler threw synchronously inside the server's 'request' emit (no response will follow);
    * the exception is rethrown to Node unchanged after every consumer saw it.
    */
@@ -159,8 +165,8 @@ export class ServerRequests {
   runInRequestContext(): void {
     if (this.contextual) return;
     this.contextual = true;
-    patchEventEmit(IncomingMessage.prototype, this);
-    patchEventEmit(ServerResponse.prototype, this);
+    patchEventEmit(IncomingMessage.prototype, this, false);
+    patchEventEmit(ServerResponse.prototype, this, true);
   }
 
   private started({ request, response, server }: ChannelMessage): void {
@@ -185,6 +191,11 @@ export class ServerRequests {
     // Node restores the previous store when the socket's callback returns: the next request on a
     // keep-alive connection gets its own.
     else this.current.enterWith(record);
+  }
+
+  /** From the response's 'close' event (see patchEventEmit). */
+  responseClosed(record: RequestRecord): void {
+    for (const consumer of this.consumers) if (consumer.closed) runConsumer('closed', consumer.closed, record);
   }
 
   private finished({ request }: ChannelMessage): void {
@@ -258,12 +269,13 @@ type Emitter = {
  * most responses): with no listener there is no code to run in the request's context, and
  * entering it would cost an AsyncLocalStorage frame per event per request.
  */
-function patchEventEmit(proto: object, requests: ServerRequests): void {
+function patchEventEmit(proto: object, requests: ServerRequests, isResponse: boolean): void {
   const target = proto as Emitter;
   const original = target.emit;
   if (typeof original !== 'function') return;
   target.emit = function emit(this: Emitter, event?: unknown) {
     const record = this[RECORD];
+    if (isResponse && event === 'close' && record !== undefined) requests.responseClosed(record);
     // eslint-disable-next-line prefer-rest-params
     if (record === undefined || this.listenerCount(event as string | symbol) === 0) return original.apply(this, arguments as unknown as unknown[]);
     // eslint-disable-next-line prefer-rest-params

@@ -29,7 +29,7 @@ export function traceHttpServer(requests: ServerRequests, tracer: AgentTracer): 
   requests.runInRequestContext();
   requests.consume({
     start(record) {
-      const { request, response } = record;
+      const { request } = record;
       // A traceparent from the caller continues its trace; anything ambient does not leak in.
       const parent = propagation.extract(ROOT_CONTEXT, request.headers, headerGetter);
       // A caller that did not sample the trace: the request runs in the caller's context as
@@ -53,8 +53,6 @@ export function traceHttpServer(requests: ServerRequests, tracer: AgentTracer): 
       const client = request.socket?.remoteAddress;
       if (client) span.setAttribute('client.address', client);
       record.span = span;
-      // A client that hangs up before the answer is complete: the response closes without finishing.
-      response.once('close', () => endAborted(record));
     },
     finish(record) {
       const span = takeSpan(record);
@@ -74,6 +72,9 @@ export function traceHttpServer(requests: ServerRequests, tracer: AgentTracer): 
       }
       span.end();
     },
+    // A client that hangs up before the answer is complete: the response closes without finishing
+    // (after a finish, the span is already ended and taken).
+    closed: endAborted,
     threw(record, error) {
       // The handler threw synchronously: no response will follow, so the span ends here.
       const span = takeSpan(record);
