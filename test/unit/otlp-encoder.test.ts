@@ -78,6 +78,7 @@ const STRINGS: Attributes = {
   cjk: '東京タワー',
   emoji: 'ok 👍🏽 done',
   loneSurrogate: 'bad \ud800 half',
+  longLoneSurrogates: 'x'.repeat(60) + '\udc00' + 'y'.repeat(60) + '\ud83d',
   longAscii: 'x'.repeat(200),
   longUnicode: 'ü'.repeat(80),
   longEmoji: '🚀'.repeat(50),
