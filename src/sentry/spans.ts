@@ -28,20 +28,12 @@ import { isAiContentEvent, type Scrubber } from './scrub';
 import { PROFILED_THREAD } from './profiling';
 import type { ProxyEnv } from './proxy';
 import { createPoster, retryAfterMs, type Poster } from './transport';
+import { OtlpTraceEncoder } from '../tracing/otlp-encoder';
 
 /** Spans held for Sentry at most; past it, new spans are dropped and counted. */
 export const SPAN_QUEUE_LIMIT = 2048;
 const EXPORT_TIMEOUT_MS = 5000;
 const MAX_IN_FLIGHT = 2;
-
-interface TraceSerializer {
-  serializeRequest(spans: ReadableSpan[]): Uint8Array | undefined;
-}
-
-/** The OTLP protobuf serializer the agent's OTLP exporter uses too (one copy, in the bundle). */
-function loadSerializer(): TraceSerializer {
-  return (require('@opentelemetry/otlp-transformer') as { ProtobufTraceSerializer: TraceSerializer }).ProtobufTraceSerializer;
-}
 
 /** What is known about a server span that ended with an exception. */
 export interface ErroredRequest {
@@ -97,7 +89,8 @@ function stringOf(value: unknown): string | undefined {
 /** Posts spans to Sentry's OTLP endpoint; never retries, counts every span it gives up on. */
 export class SentryOtlpExporter implements SpanExporter {
   private readonly post: Poster;
-  private readonly serializer: TraceSerializer;
+  /** The span encoder the agent's OTLP exporter uses too (tracing/otlp-encoder.ts). */
+  private readonly encoder = new OtlpTraceEncoder();
   private inFlight = 0;
   private backoffUntil = 0;
 
@@ -111,7 +104,6 @@ export class SentryOtlpExporter implements SpanExporter {
     private readonly profilerId: () => string | undefined = () => undefined,
   ) {
     this.post = createPoster(url, EXPORT_TIMEOUT_MS - 500, proxy);
-    this.serializer = loadSerializer();
   }
 
   export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
@@ -125,7 +117,7 @@ export class SentryOtlpExporter implements SpanExporter {
     try {
       const profilerId = this.profilerId();
       const linked = profilerId ? { 'sentry.profiler_id': profilerId, 'thread.id': PROFILED_THREAD.id, 'thread.name': PROFILED_THREAD.name } : undefined;
-      body = this.serializer.serializeRequest(spans.map((span) => scrubbedView(span, this.scrubber, linked)));
+      body = this.encoder.encode(spans.map((span) => scrubbedView(span, this.scrubber, linked)));
     } catch {
       body = undefined;
     }

@@ -40,8 +40,9 @@ function createExporter(traces: TracesConfig, selfMetrics: MeterProvider): SpanE
     const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
     return new OTLPTraceExporter(options);
   }
-  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-proto') as typeof import('@opentelemetry/exporter-trace-otlp-proto');
-  return new OTLPTraceExporter(options);
+  // Upstream's protobuf exporter with the agent's span encoder (otlp-encoder.ts says why).
+  const { OtlpProtoTraceExporter } = require('./otlp-trace-exporter') as typeof import('./otlp-trace-exporter');
+  return new OtlpProtoTraceExporter(options);
 }
 
 /**
