@@ -44,7 +44,7 @@ const sharedApi = {
 
 // @opentelemetry/resources' index starts every resource detector as soon as a module that imports
 // it is initialised: node:crypto (serviceinstance), node:os, the host detector's machine-id code.
-// The metrics SDK's MeterProvider imports it (for defaultResource), so the agent paid about 3 MB of
+// The metrics SDK's MeterProvider imports it (for defaultResource), so the agent paid about 1 MB of
 // RSS at start-up for detectors that run only when a resource is built. Imports of the package
 // get the module of the Resource class alone (resourceFromAttributes, emptyResource,
 // defaultResource), and that module's `#platform` import, which it needs for defaultServiceName,
@@ -65,8 +65,11 @@ const leanResources = {
       resourceImpl.add(file);
       return { path: file };
     });
+    // By the importer's path, not only the files noted above: esbuild may reach ResourceImpl.mjs
+    // first through the index (from resource.ts), before any import was redirected to it.
+    const RESOURCE_IMPL = path.join('@opentelemetry', 'resources', 'dist', 'ResourceImpl.mjs');
     b.onResolve({ filter: /^#platform$/ }, (args) => {
-      if (!resourceImpl.has(args.importer)) return undefined;
+      if (!resourceImpl.has(args.importer) && !args.importer.endsWith(RESOURCE_IMPL)) return undefined;
       const file = path.join(path.dirname(args.importer), 'detectors/platform/node/default-service-name.mjs');
       if (!existsSync(file)) return { errors: [{ text: `lean-otel-resources: ${file} is gone; see build.mjs` }] };
       return { path: file };

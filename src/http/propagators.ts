@@ -3,9 +3,16 @@
  * multi header on request, nothing for `none`. The B3 code is loaded only when asked for. Used by
  * tracing, and with traces off by the context forwarding (instrumentations/http/forward-context.ts).
  */
-import type { TextMapPropagator } from '@opentelemetry/api';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { TextMapGetter, TextMapPropagator } from '@opentelemetry/api';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { PropagatorName } from '../config/types';
+
+/** Reads trace context from an incoming request's headers (Node lower-cases their names). */
+export const incomingHeaderGetter: TextMapGetter<IncomingHttpHeaders> = {
+  keys: (headers) => Object.keys(headers),
+  get: (headers, key) => headers[key],
+};
 
 export function buildPropagator(names: readonly PropagatorName[]): TextMapPropagator {
   return new CompositePropagator({ propagators: names.map(create) });

@@ -132,7 +132,9 @@ export class ServerRequests {
 
   /**
    * The request being served where this is called, across `await`, timers and the request's own
-   * events. Turned on by the first call to `trackCurrentRequest`.
+   * events, if it is tracked (`trackCurrentRequest`, or `trackSomeRequests` and `track`). With
+   * tracing on it is read from the OpenTelemetry context: code the app runs under a context of its
+   * own making (`context.with(ROOT_CONTEXT, ...)`) is outside the request.
    */
   currentRecord(): RequestRecord | undefined {
     if (this.current === undefined) return undefined;
@@ -185,12 +187,19 @@ export class ServerRequests {
     response[RECORD] = record;
     if (this.contextual && server[EMIT_WRAPPED] !== true) this.wrapServerEmit(server);
     for (const consumer of this.consumers) if (consumer.start) runConsumer('start', consumer.start, record);
-    if (this.current === undefined || !record.tracked) return;
+    const current = this.current;
+    if (current === undefined) return;
+    if (!record.tracked) {
+      // An untracked request must not see a tracked one's record (two pipelined requests parsed in
+      // one callback, say): cleared only when something is there, so it usually costs one lookup.
+      if (current.getStore() !== undefined) current.enterWith(undefined as unknown as RequestRecord);
+      return;
+    }
     // With an OpenTelemetry context, the record rides in it (see the file comment).
     if (record.context !== undefined) record.context = record.context.setValue(RECORD_KEY, record);
-    // Node restores the previous store when the socket's callback returns: the next request on a
-    // keep-alive connection gets its own.
-    else this.current.enterWith(record);
+    // Node restores the previous store when the socket's callback returns: a later request on a
+    // keep-alive connection starts without it.
+    else current.enterWith(record);
   }
 
   /** From the response's 'close' event (see patchEventEmit). */

@@ -11,6 +11,10 @@
  * A copy of the same version registers exactly what the installed one would, and the registry is
  * found through a global symbol, not the module: the bundled copy is then used, since loading the
  * installed one (some fifty small CommonJS files) cost about 7 MB of RSS and 20 ms at start-up.
+ * What is not shared through the registry are the copies' own objects: ROOT_CONTEXT,
+ * INVALID_SPAN_CONTEXT, the non-recording span class. App code comparing those by identity
+ * (`=== ROOT_CONTEXT`, `instanceof`) against the agent's never matched with an older installed
+ * copy either; nothing in the API's contract promises it.
  *
  * CommonJS on purpose (require and module.exports, no import statement): the bundle's named
  * imports of '@opentelemetry/api' then read the properties of whichever copy is exported.

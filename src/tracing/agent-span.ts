@@ -263,7 +263,8 @@ export class AgentSpan implements SdkSpan {
       this.addEvent(EXCEPTION_EVENT, attributes, time);
       return;
     }
-    // The SDK's words; an object prints as the SDK's template string prints it.
+    // The SDK's words. Its template string would call the object's own toString, which could
+    // throw into the caller; this prints the object's tag instead.
     diag.warn(`Failed to record an exception ${typeof exception === 'string' ? exception : Object.prototype.toString.call(exception)}`);
   }
 

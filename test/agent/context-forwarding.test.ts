@@ -4,6 +4,7 @@
  * trace id end to end, over node:http and fetch, baggage included, and no span from the middle.
  * Calls that belong to no request carry nothing.
  */
+import * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentReady, startAgentApp, type AgentApp } from '../helpers/agent-process';
 import { HeaderEcho } from '../helpers/header-echo';
@@ -16,13 +17,19 @@ describe('trace context forwarding with traces off', () => {
   const sink = new OtlpSink();
   const echo = new HeaderEcho();
   let middle: AgentApp;
+  /** The same service with the AI meters off: only requests that bring trace context are tracked. */
+  let middleNoAi: AgentApp;
   const callers: AgentApp[] = [];
 
   beforeAll(async () => {
     const endpoint = await sink.start();
     const downstream = await echo.start();
     middle = await startAgentApp({ fixture: 'forwarding-app.cjs', env: { OTEL_SERVICE_NAME: 'middle', DOWNSTREAM_URL: downstream } });
-    await agentReady(middle);
+    middleNoAi = await startAgentApp({
+      fixture: 'forwarding-app.cjs',
+      env: { OTEL_SERVICE_NAME: 'middle', DOWNSTREAM_URL: downstream, OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'openai,anthropic' },
+    });
+    await Promise.all([agentReady(middle), agentReady(middleNoAi)]);
     expect(middle.agentLines.find((l) => l.includes('info:'))).toMatch(/traces: off/);
     for (const path of ['/call/http', '/call/fetch']) {
       const caller = await startAgentApp({
@@ -41,7 +48,7 @@ describe('trace context forwarding with traces off', () => {
   });
 
   afterAll(async () => {
-    for (const app of [middle, ...callers]) await app?.stop();
+    for (const app of [middle, middleNoAi, ...callers]) await app?.stop();
     await sink.stop();
     await echo.stop();
   });
@@ -73,6 +80,32 @@ describe('trace context forwarding with traces off', () => {
     expect(seen.traceparent).toBeUndefined();
     const inside = (await (await middle.request('/call/http', { headers: { traceparent } })).json()) as Record<string, string>;
     expect(inside.traceparent).toBe(traceparent);
+  });
+
+  it.each([
+    ['AI meters on (every request tracked)', () => middle],
+    ['AI meters off (only requests with trace context tracked)', () => middleNoAi],
+  ])('pipelined on one connection, a request without trace context does not take the one before it: %s', async (_what, app) => {
+    // Both requests arrive in one read, so Node parses and starts both in the same callback.
+    const traceparent = `00-${'12'.repeat(16)}-${'34'.repeat(8)}-01`;
+    const { port, hostname } = new URL(app().appUrl);
+    const raw = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const socket = net.connect(Number(port), hostname, () => {
+        socket.write(
+          `GET /call/http HTTP/1.1\r\nHost: x\r\ntraceparent: ${traceparent}\r\n\r\n` + 'GET /call/http HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+        );
+      });
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    // Each answer's body is the flat JSON object of the headers the downstream saw.
+    const seen = (raw.match(/\{[^{}]*\}/g) ?? []).map((body) => JSON.parse(body) as Record<string, string>);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]!.traceparent).toBe(traceparent);
+    expect(seen[1]!.traceparent).toBeUndefined();
   });
 
   it('a request without trace context forwards nothing', async () => {

@@ -12,15 +12,11 @@
  * A header the call already has (set by the app, or by its own OpenTelemetry SDK) is left alone.
  */
 import * as dc from 'node:diagnostics_channel';
-import type { ClientRequest, IncomingHttpHeaders } from 'node:http';
-import { defaultTextMapSetter, ROOT_CONTEXT, type TextMapGetter, type TextMapPropagator } from '@opentelemetry/api';
+import type { ClientRequest } from 'node:http';
+import { defaultTextMapSetter, ROOT_CONTEXT, type TextMapPropagator } from '@opentelemetry/api';
+import { incomingHeaderGetter } from '../../http/propagators';
 import type { ServerRequests } from '../../http/requests';
 import { guard } from '../../lifecycle/guard';
-
-const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
-  keys: (headers) => Object.keys(headers),
-  get: (headers, key) => headers[key],
-};
 
 /** Notes, on each request that brings trace context, the headers to pass on; sets them on outgoing http calls. */
 export function forwardIncomingContext(requests: ServerRequests, propagator: TextMapPropagator): void {
@@ -36,7 +32,7 @@ export function forwardIncomingContext(requests: ServerRequests, propagator: Tex
       for (let i = 0; i < fields.length && !present; i++) present = headers[fields[i]!] !== undefined;
       if (!present) return;
       const carrier: Record<string, string> = {};
-      propagator.inject(propagator.extract(ROOT_CONTEXT, headers, headerGetter), carrier, defaultTextMapSetter);
+      propagator.inject(propagator.extract(ROOT_CONTEXT, headers, incomingHeaderGetter), carrier, defaultTextMapSetter);
       if (Object.keys(carrier).length === 0) return;
       record.forwardHeaders = carrier;
       requests.track(record);

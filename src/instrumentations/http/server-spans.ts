@@ -13,17 +13,12 @@
  * run the handler and the request's events in it (see http/requests.ts), so everything the
  * handler starts (queries, Redis, outgoing calls) becomes a child of the server span.
  */
-import type { IncomingHttpHeaders } from 'node:http';
-import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type TextMapGetter } from '@opentelemetry/api';
+import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { incomingHeaderGetter } from '../../http/propagators';
 import { hostName, pathOf, schemeOf, serverSpanName } from '../../http/request-facts';
 import type { RequestRecord, ServerRequests } from '../../http/requests';
 import { methodLabel } from '../../http/route-label';
 import type { AgentTracer } from '../../tracing/agent-tracer';
-
-const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
-  keys: (headers) => Object.keys(headers),
-  get: (headers, key) => headers[key],
-};
 
 export function traceHttpServer(requests: ServerRequests, tracer: AgentTracer): void {
   requests.runInRequestContext();
@@ -31,7 +26,7 @@ export function traceHttpServer(requests: ServerRequests, tracer: AgentTracer): 
     start(record) {
       const { request } = record;
       // A traceparent from the caller continues its trace; anything ambient does not leak in.
-      const parent = propagation.extract(ROOT_CONTEXT, request.headers, headerGetter);
+      const parent = propagation.extract(ROOT_CONTEXT, request.headers, incomingHeaderGetter);
       // A caller that did not sample the trace: the request runs in the caller's context as
       // extracted (its trace id and flags 00 are what children and outgoing calls pass on).
       if (!tracer.recordsUnder(parent)) {
