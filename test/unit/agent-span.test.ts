@@ -5,6 +5,7 @@
  * SDK's tracer does.
  */
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { DEFAULTS } from '../../src/config/env';
 import {
   context,
   ROOT_CONTEXT,
@@ -34,14 +35,8 @@ import type { SamplerName, SpanLimitSettings } from '../../src/config/types';
 import { AgentSpan } from '../../src/tracing/agent-span';
 import { agentTracer } from '../../src/tracing/agent-tracer';
 
-const DEFAULT_LIMITS: SpanLimitSettings = {
-  attributeValueLengthLimit: Infinity,
-  attributeCountLimit: 128,
-  eventCountLimit: 128,
-  linkCountLimit: 128,
-  attributePerEventCountLimit: 128,
-  attributePerLinkCountLimit: 128,
-};
+/** The agent's own defaults, as config/env.ts gives them to the provider. */
+const DEFAULT_LIMITS: SpanLimitSettings = DEFAULTS.limits;
 
 /** A processor that notes each call, and whether the span was ended when it came. */
 class RecordingProcessor implements SpanProcessor {

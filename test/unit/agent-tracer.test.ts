@@ -1,4 +1,5 @@
 import { ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
+import { DEFAULTS } from '../../src/config/env';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
@@ -14,14 +15,7 @@ const processor: SpanProcessor = {
   forceFlush: () => Promise.resolve(),
   shutdown: () => Promise.resolve(),
 };
-const limits = {
-  attributeValueLengthLimit: Infinity,
-  attributeCountLimit: 128,
-  eventCountLimit: 128,
-  linkCountLimit: 128,
-  attributePerEventCountLimit: 128,
-  attributePerLinkCountLimit: 128,
-};
+const limits = DEFAULTS.limits;
 const pipeline = { resource: resourceFromAttributes({}), instrumentationScope: { name: 'unit' }, limits, processors: [processor], endingProcessors: [] };
 /** The agent's tracer with the sampler named, as tracing.ts builds it. */
 const tracerWith = (name: SamplerName) => agentTracer(pipeline, buildSampler(name, 0.5), name);
