@@ -133,10 +133,10 @@ export class OtlpTraceEncoder {
     if (span.attributes) this.attributes(0x4a, span.attributes);
     this.byte(0x50);
     this.varint(span.droppedAttributesCount);
-    for (const event of span.events) this.embedded(0x5a, this.event, event);
+    for (const event of span.events) this.embedded(0x5a, () => this.event(event));
     this.byte(0x60);
     this.varint(span.droppedEventsCount);
-    for (const link of span.links) this.embedded(0x6a, this.link, link);
+    for (const link of span.links) this.embedded(0x6a, () => this.link(link));
     this.byte(0x70);
     this.varint(span.droppedLinksCount);
     // status (15): message (2) when there is one, code (3) always
@@ -335,11 +335,11 @@ export class OtlpTraceEncoder {
   }
 
   /** Reserves `reserved` bytes for a length written by {@link end}; returns where they start. */
-  /** One embedded message field: its tag, then `write(item)` as the length-delimited body. */
-  private embedded<T>(tag: number, write: (this: OtlpTraceEncoder, item: T) => void, item: T): void {
+  /** One embedded message field: its tag, then what `write` writes as the length-delimited body. */
+  private embedded(tag: number, write: () => void): void {
     this.byte(tag);
     const start = this.begin(1);
-    write.call(this, item);
+    write();
     this.end(start, 1);
   }
 
