@@ -109,17 +109,10 @@ export class OtlpTraceEncoder {
 
   private span(span: ReadableSpan): void {
     const ctx = span.spanContext();
-    this.hexField(0x0a, ctx.traceId);
-    this.hexField(0x12, ctx.spanId);
-    const traceState = ctx.traceState?.serialize();
-    if (traceState) {
-      this.byte(0x1a);
-      this.string(traceState);
-    }
+    this.idFields(ctx);
     const parent = span.parentSpanContext;
     if (parent?.spanId) this.hexField(0x22, parent.spanId);
-    this.byte(0x2a);
-    this.string(span.name);
+    this.stringField(0x2a, span.name);
     // OTLP's SpanKind is the API's plus one (0 is SPAN_KIND_UNSPECIFIED, left out).
     const kind = span.kind == null ? 0 : span.kind + 1;
     if (kind !== 0) {
@@ -142,10 +135,7 @@ export class OtlpTraceEncoder {
     // status (15): message (2) when there is one, code (3) always
     this.byte(0x7a);
     const status = this.begin(1);
-    if (span.status.message) {
-      this.byte(0x12);
-      this.string(span.status.message);
-    }
+    if (span.status.message) this.stringField(0x12, span.status.message);
     this.byte(0x18);
     this.varint(span.status.code);
     this.end(status, 1);
@@ -156,11 +146,18 @@ export class OtlpTraceEncoder {
     this.fixed32(spanFlags(ctx.traceFlags, parent?.isRemote));
   }
 
+  /** trace_id (1), span_id (2) and trace_state (3): the same field numbers in Span and Span.Link. */
+  private idFields(ctx: SpanContext): void {
+    this.hexField(0x0a, ctx.traceId);
+    this.hexField(0x12, ctx.spanId);
+    const traceState = ctx.traceState?.serialize();
+    if (traceState) this.stringField(0x1a, traceState);
+  }
+
   private event(event: TimedEvent): void {
     this.byte(0x09);
     this.hrTime(event.time);
-    this.byte(0x12);
-    this.string(event.name);
+    this.stringField(0x12, event.name);
     if (event.attributes) this.attributes(0x1a, event.attributes);
     this.byte(0x20);
     this.varint(event.droppedAttributesCount || 0);
@@ -168,13 +165,7 @@ export class OtlpTraceEncoder {
 
   private link(link: Link): void {
     const ctx: SpanContext = link.context;
-    this.hexField(0x0a, ctx.traceId);
-    this.hexField(0x12, ctx.spanId);
-    const traceState = ctx.traceState?.serialize();
-    if (traceState) {
-      this.byte(0x1a);
-      this.string(traceState);
-    }
+    this.idFields(ctx);
     if (link.attributes) this.attributes(0x22, link.attributes);
     this.byte(0x28);
     this.varint(link.droppedAttributesCount || 0);
@@ -207,11 +198,9 @@ export class OtlpTraceEncoder {
     const headStart = this.pos;
     this.byte(0x0a);
     const start = this.begin(1);
-    this.byte(0x0a);
-    this.string(scope.name);
+    this.stringField(0x0a, scope.name);
     if (scope.version) {
-      this.byte(0x12);
-      this.string(scope.version);
+      this.stringField(0x12, scope.version);
     }
     if (scope.attributes) this.attributes(0x1a, scope.attributes);
     if (scope.droppedAttributesCount) {
@@ -228,8 +217,7 @@ export class OtlpTraceEncoder {
   private schemaUrlField(schemaUrl: string | undefined): Uint8Array | undefined {
     if (!schemaUrl) return undefined;
     const start = this.pos;
-    this.byte(0x1a);
-    this.string(schemaUrl);
+    this.stringField(0x1a, schemaUrl);
     return this.cut(start);
   }
 
@@ -252,8 +240,7 @@ export class OtlpTraceEncoder {
   }
 
   private keyValue(key: string, value: unknown): void {
-    this.byte(0x0a);
-    this.string(key);
+    this.stringField(0x0a, key);
     this.byte(0x12);
     const anyValue = this.begin(1);
     this.anyValue(value);
@@ -267,8 +254,7 @@ export class OtlpTraceEncoder {
   private anyValue(value: unknown): void {
     const type = typeof value;
     if (type === 'string') {
-      this.byte(0x0a);
-      this.string(value as string);
+      this.stringField(0x0a, value as string);
     } else if (type === 'boolean') {
       this.byte(0x10);
       this.byte(value ? 1 : 0);
@@ -452,6 +438,12 @@ export class OtlpTraceEncoder {
       buf[at++] = ((hi < 256 ? HEX_VALUE[hi]! : hi - 55) << 4) | (lo < 256 ? HEX_VALUE[lo]! : lo - 55);
     }
     this.pos = at;
+  }
+
+  /** A string field (tag given whole: field number and wire type 2). */
+  private stringField(tag: number, text: string): void {
+    this.byte(tag);
+    this.string(text);
   }
 
   /**
