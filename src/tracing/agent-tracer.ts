@@ -32,6 +32,7 @@ import { SamplingDecision, type Sampler } from '@opentelemetry/sdk-trace';
 import { AgentSpan, cleanLink, type SpanPipeline } from './agent-span';
 import { newSpanId, newTraceId } from './ids';
 import { followsParent } from './sampler';
+import { UnsampledSpan } from './unsampled-span';
 import type { SamplerName } from '../config/types';
 
 export interface AgentTracer extends Tracer {
@@ -41,6 +42,11 @@ export interface AgentTracer extends Tracer {
    * otherwise (no parent: the sampler decides on a new trace).
    */
   recordsUnder(parent: Context): boolean;
+}
+
+/** A span this tracer made: its ids are valid without checking them. */
+function madeHere(span: Span | undefined): boolean {
+  return span instanceof AgentSpan || span instanceof UnsampledSpan;
 }
 
 /** The SDK cleans a new span's attributes without limits for the sampler, then with them. */
@@ -63,12 +69,11 @@ export function agentTracer(pipeline: SpanPipeline, sampler: Sampler, samplerNam
     if (isTracingSuppressed(ctx)) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
     const parentSpan = trace.getSpan(ctx);
     const parentContext = parentSpan?.spanContext();
-    const spanId = newSpanId();
     let traceId: string;
     let traceState: SpanContext['traceState'];
     let validParent: SpanContext | undefined;
     // One of this tracer's spans has ids it made: valid without the SDK's regular expressions.
-    if (parentContext !== undefined && (parentSpan instanceof AgentSpan || trace.isSpanContextValid(parentContext))) {
+    if (parentContext !== undefined && (madeHere(parentSpan) || trace.isSpanContextValid(parentContext))) {
       traceId = parentContext.traceId;
       traceState = parentContext.traceState;
       validParent = parentContext;
@@ -88,9 +93,10 @@ export function agentTracer(pipeline: SpanPipeline, sampler: Sampler, samplerNam
     }
     const sampling = sampler.shouldSample(ctx, traceId, name, kind, attributes, links);
     traceState = sampling.traceState ?? traceState;
+    // Not recorded: no span id until something asks (unsampled-span.ts says why).
+    if (sampling.decision === SamplingDecision.NOT_RECORD) return new UnsampledSpan(traceId, traceState);
     const traceFlags = sampling.decision === SamplingDecision.RECORD_AND_SAMPLED ? TraceFlags.SAMPLED : TraceFlags.NONE;
-    const spanContext: SpanContext = { traceId, spanId, traceFlags, traceState };
-    if (sampling.decision === SamplingDecision.NOT_RECORD) return trace.wrapSpanContext(spanContext);
+    const spanContext: SpanContext = { traceId, spanId: newSpanId(), traceFlags, traceState };
     let attributesCount = 0;
     // The agent's hooks pass no attributes and the SDK's samplers add none: nothing to clean then.
     if (options.attributes || sampling.attributes) {
@@ -136,7 +142,10 @@ export function agentTracer(pipeline: SpanPipeline, sampler: Sampler, samplerNam
     startActiveSpan: startActiveSpan as Tracer['startActiveSpan'],
     recordsUnder(parent: Context): boolean {
       if (!parentDecides) return true;
-      const parentContext = trace.getSpanContext(parent);
+      const parentSpan = trace.getSpan(parent);
+      // This tracer's own "do not record" (valid ids, not sampled), known without looking inside.
+      if (parentSpan instanceof UnsampledSpan) return false;
+      const parentContext = parentSpan?.spanContext();
       if (parentContext === undefined || (parentContext.traceFlags & TraceFlags.SAMPLED) !== 0) return true;
       // An invalid parent (all-zero ids) counts as none: the sampler starts a new trace.
       return !trace.isSpanContextValid(parentContext);

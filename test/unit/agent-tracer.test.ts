@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { SamplerName } from '../../src/config/types';
 import { AgentSpan } from '../../src/tracing/agent-span';
 import { agentTracer } from '../../src/tracing/agent-tracer';
+import { UnsampledSpan } from '../../src/tracing/unsampled-span';
 import { buildSampler, followsParent } from '../../src/tracing/sampler';
 
 const ended: ReadableSpan[] = [];
@@ -49,5 +50,40 @@ describe('the agent tracer: is a span under this parent ever recorded?', () => {
     span.end();
     expect(ended.map((s) => s.name)).toEqual(['GET']);
     expect(ended[0]!.spanContext().traceId).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it('a span the sampler drops: valid ids, made once, not sampled, and its children follow it', () => {
+    const tracer = tracerWith('parentbased_always_off');
+    const span = tracer.startSpan('GET', {}, ROOT_CONTEXT);
+    expect(span).toBeInstanceOf(UnsampledSpan);
+    expect(span.isRecording()).toBe(false);
+    const ids = span.spanContext();
+    expect(trace.isSpanContextValid(ids)).toBe(true);
+    expect(ids.traceFlags).toBe(TraceFlags.NONE);
+    // The span id is made on the first ask, then it is the same object (an outgoing traceparent
+    // and a child must name one parent).
+    expect(span.spanContext()).toBe(ids);
+    const parent = trace.setSpan(ROOT_CONTEXT, span);
+    expect(tracer.recordsUnder(parent)).toBe(false);
+    const child = tracer.startSpan('pg.query', {}, parent);
+    expect(child.isRecording()).toBe(false);
+    expect(child.spanContext().traceId).toBe(ids.traceId);
+    expect(child.spanContext().spanId).not.toBe(ids.spanId);
+    // Recording calls are accepted and record nothing, as on the API's non-recording span.
+    expect(span.setAttribute('a', 1).setStatus({ code: 2 }).updateName('x')).toBe(span);
+    span.end();
+    expect(ended.map((s) => s.name)).not.toContain('x');
+  });
+
+  it('a child of a dropped span, with a sampler that decides each span on its own, names the dropped span as its parent', () => {
+    const tracer = agentTracer(pipeline, buildSampler('traceidratio', 0), 'traceidratio');
+    const dropped = tracer.startSpan('GET', {}, ROOT_CONTEXT);
+    expect(dropped).toBeInstanceOf(UnsampledSpan);
+    const always = agentTracer(pipeline, buildSampler('always_on', 1), 'always_on');
+    const child = always.startSpan('pg.query', {}, trace.setSpan(ROOT_CONTEXT, dropped)) as AgentSpan;
+    expect(child.isRecording()).toBe(true);
+    expect(child.spanContext().traceId).toBe(dropped.spanContext().traceId);
+    expect(child.parentSpanContext?.spanId).toBe(dropped.spanContext().spanId);
+    child.end();
   });
 });
