@@ -20,6 +20,7 @@ const TOKEN = /^[A-Za-z0-9_=~.-]{20,}$/; // long opaque tokens (base64url, ULIDs
 
 /** Is this path segment an identifier rather than a name? */
 export function isIdSegment(segment: string): boolean {
+  if (isShortWord(segment)) return false;
   if (NUMBER.test(segment) || UUID.test(segment)) return true;
   // Hashes and tokens: a word spelled only with a-f letters (`acceptedface`) is a name, not an id.
   if ((HEX_ID.test(segment) || TOKEN.test(segment)) && HAS_DIGIT.test(segment)) return true;
@@ -27,6 +28,22 @@ export function isIdSegment(segment: string): boolean {
   // Percent-escapes and bytes outside the URL path alphabet: user data (or an attack), not a name.
   if (/[^A-Za-z0-9._~!$&'()*+,;=:-]/.test(segment)) return true;
   return false;
+}
+
+/**
+ * The segment most paths are made of (`lessons`, `api`, `user-settings`), answered without the
+ * regular expressions below: fewer than 12 characters, letters and `-_.~` only. None of the id
+ * rules can hold for it (a number or a hash needs digits, a UUID or token more characters, and
+ * every character is one a name may have).
+ */
+const WORD_PUNCTUATION = new Set(['-', '.', '_', '~'].map((c) => c.charCodeAt(0)));
+function isShortWord(segment: string): boolean {
+  if (segment.length >= 12) return false;
+  for (let i = 0; i < segment.length; i++) {
+    const code = segment.charCodeAt(i) | 0x20; // ASCII letters to lower case; '-' '.' '_' '~' checked as they are
+    if ((code < 0x61 || code > 0x7a) && !WORD_PUNCTUATION.has(segment.charCodeAt(i))) return false;
+  }
+  return true;
 }
 
 /**

@@ -121,6 +121,17 @@ describe('isIdSegment', () => {
   ])('%j is a name', (segment) => {
     expect(isIdSegment(segment)).toBe(false);
   });
+  // Short words skip the regular expressions: the characters beside the letters in ASCII
+  // (@ [ ` { and friends) must still make an id, and letters with - . _ ~ a name.
+  it.each(['a[b', 'a`b', 'a{b', 'a^b', 'a]b', 'a\\b', 'a|b', 'a/b', 'é', 'a b'])(
+    '%j, a short segment with a character outside the path alphabet, is an id',
+    (segment) => {
+      expect(isIdSegment(segment)).toBe(true);
+    },
+  );
+  it.each(['A-Z', 'a.b', '~x', '_x_', 'Abcdefghijk', 'ZZ'])('%j, a short word, is a name', (segment) => {
+    expect(isIdSegment(segment)).toBe(false);
+  });
 });
 
 describe('BoundedLabel', () => {
