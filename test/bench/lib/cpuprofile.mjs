@@ -1,5 +1,7 @@
-// Summaries of a V8 .cpuprofile: self time per function and per package, and inclusive time per
-// package (a sample counts once for every package on its stack).
+// Summaries of a V8 .cpuprofile: self time per function and per package, inclusive time per
+// package (a sample counts once for every package on its stack), and the agent's self time by the
+// module of its bundle it comes from.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +33,48 @@ export function bucketOf(frame, repo) {
   return relative.startsWith('..') ? '(other)' : relative;
 }
 
+/**
+ * The bundle's modules by first line: esbuild opens each module it inlines with a comment naming
+ * its source (`// src/tracing/agent-span.ts`, `// node_modules/@opentelemetry/core/...`).
+ */
+const bundleModules = new Map();
+function modulesOf(url) {
+  let modules = bundleModules.get(url);
+  if (modules) return modules;
+  modules = [];
+  try {
+    const lines = readFileSync(url.startsWith('file:') ? fileURLToPath(url) : url, 'utf8').split('\n');
+    lines.forEach((line, index) => {
+      const match = /^\/\/ ((?:src|node_modules)\/\S+|register\.ts)$/.exec(line);
+      if (match) modules.push([index, match[1]]);
+    });
+  } catch {
+    // unreadable: every frame stays "agent"
+  }
+  bundleModules.set(url, modules);
+  return modules;
+}
+
+/** Which module of the agent's bundle a frame's code comes from: a source file, or a bundled package. */
+export function agentModuleOf(frame) {
+  const modules = modulesOf(frame.url);
+  let low = 0;
+  let high = modules.length - 1;
+  let found;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    if (modules[middle][0] <= frame.lineNumber) {
+      found = modules[middle][1];
+      low = middle + 1;
+    } else high = middle - 1;
+  }
+  if (found === undefined) return '(bundle)';
+  const nm = found.lastIndexOf('node_modules/');
+  if (nm < 0) return found;
+  const parts = found.slice(nm + 13).split('/');
+  return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+}
+
 export function summarizeProfile(profile, repo) {
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
@@ -45,10 +89,15 @@ export function summarizeProfile(profile, repo) {
   const selfByBucket = new Map();
   const inclusiveByBucket = new Map();
   const selfByFunction = new Map();
+  const selfByAgentModule = new Map();
   for (const [id, ms] of selfByNode) {
     const node = nodes.get(id);
     const bucket = bucketOf(node.callFrame, repo);
     selfByBucket.set(bucket, (selfByBucket.get(bucket) ?? 0) + ms);
+    if (bucket === 'agent') {
+      const module = agentModuleOf(node.callFrame);
+      selfByAgentModule.set(module, (selfByAgentModule.get(module) ?? 0) + ms);
+    }
     const fn = `${node.callFrame.functionName || '(anonymous)'} ${bucket}${node.callFrame.url ? `:${path.basename(node.callFrame.url)}:${node.callFrame.lineNumber + 1}` : ''}`;
     selfByFunction.set(fn, (selfByFunction.get(fn) ?? 0) + ms);
     const seen = new Set();
@@ -66,5 +115,6 @@ export function summarizeProfile(profile, repo) {
     self: top(selfByBucket, 25),
     inclusive: top(inclusiveByBucket, 25),
     functions: top(selfByFunction, 30),
+    agentModules: top(selfByAgentModule, 25),
   };
 }
