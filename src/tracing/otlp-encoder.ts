@@ -7,7 +7,10 @@
  * more than it needs to: it walks every batch twice (a size estimate, then the write), allocates a
  * Uint8Array for every trace, span and parent id (hexToBinary), allocates a fresh output buffer per
  * batch, and encodes the same resource and instrumentation scopes again in every batch. Here:
- * - one growable buffer per encoder, reused across batches (the result is a copy, since the
+ * - a span can be encoded on its own when it ends (`add`), into the open batch's bytes for its
+ *   resource and scope, and the request is put together from those bytes when the batch is sent
+ *   (`take`); `encode` does both for a whole batch;
+ * - growable buffers per encoder, reused across batches (the result is a copy, since the
  *   transport keeps it for retries while the next batch is encoded);
  * - one pass: a message's length is written after its content, into bytes reserved at its start
  *   (a guess of 1 to 3 bytes; when the guess is wrong, the content moves, as upstream's writer does);
@@ -30,6 +33,9 @@ import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace';
 const INITIAL_BYTES = 64 * 1024;
 /** A buffer that grew past this is let go after the batch, so one huge batch is not kept for good. */
 const RETAINED_BYTES = 1024 * 1024;
+/** The first buffer of one resource-and-scope group of a batch, and how many are kept for reuse. */
+const GROUP_BYTES = 16 * 1024;
+const SPARE_GROUPS = 8;
 
 /** OTLP SpanFlags: the parent's remoteness is known (bit 8) and the parent is remote (bit 9). */
 const SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE = 0x100;
@@ -63,35 +69,86 @@ interface CachedPart {
   tail: Uint8Array | undefined;
 }
 
+/**
+ * The spans of one resource and scope added to an open batch: each already encoded as a
+ * `ScopeSpans.spans` field, in the order they were added.
+ */
+interface ScopeGroup {
+  readonly scope: InstrumentationScope;
+  buf: Buffer;
+  pos: number;
+}
+
 export class OtlpTraceEncoder {
   private buf: Buffer = Buffer.allocUnsafe(INITIAL_BYTES);
   private pos = 0;
   private readonly resources = new WeakMap<Resource, CachedPart>();
   private readonly scopes = new WeakMap<InstrumentationScope, CachedPart>();
+  /** The open batch: groups by resource, then scope, in first-seen order (as upstream groups). */
+  private readonly groups = new Map<Resource, Map<InstrumentationScope, ScopeGroup>>();
+  /** Group buffers of earlier batches, reused. */
+  private readonly spare: Buffer[] = [];
+  private count = 0;
 
-  /** The request for these spans, grouped by resource, then scope, in first-seen order. */
-  encode(spans: readonly ReadableSpan[]): Uint8Array {
+  /** How many spans the open batch holds. */
+  get size(): number {
+    return this.count;
+  }
+
+  /**
+   * Encodes the span now, into the open batch. Only bytes are kept: the span object is free to go
+   * (a batching processor that holds spans until their batch is sent keeps them alive long enough
+   * to be copied by every young-generation collection and then promoted, which in the benchmark
+   * cost more than encoding them).
+   */
+  add(span: ReadableSpan): void {
+    const { resource, instrumentationScope: scope } = span;
+    const byScope = this.groups.get(resource);
+    const group = byScope?.get(scope) ?? { scope, buf: this.spare.pop() ?? Buffer.allocUnsafe(GROUP_BYTES), pos: 0 };
+    const outerBuf = this.buf;
+    const outerPos = this.pos;
+    this.buf = group.buf;
+    this.pos = group.pos;
+    try {
+      // ScopeSpans.spans (2)
+      this.byte(0x12);
+      const spanStart = this.begin(2);
+      this.span(span);
+      this.end(spanStart, 2);
+      // Kept only once the span is whole: a span that failed to encode leaves nothing behind.
+      group.buf = this.buf;
+      group.pos = this.pos;
+      if (byScope === undefined) this.groups.set(resource, new Map([[scope, group]]));
+      else if (!byScope.has(scope)) byScope.set(scope, group);
+      this.count++;
+    } finally {
+      this.buf = outerBuf;
+      this.pos = outerPos;
+    }
+  }
+
+  /** The resources of the open batch whose detectors have not all answered yet (their bytes are written by `take`). */
+  pendingResources(): Resource[] {
+    return [...this.groups.keys()].filter((resource) => resource.asyncAttributesPending === true);
+  }
+
+  /** The request for the open batch, grouped by resource, then scope, in first-seen order; the batch is then empty. */
+  take(): Uint8Array {
     this.pos = 0;
     try {
-      for (const [resource, byScope] of groupByResourceAndScope(spans)) {
+      for (const [resource, byScope] of this.groups) {
         // ExportTraceServiceRequest.resource_spans (1)
         this.byte(0x0a);
         const resourceSpans = this.begin(3);
         const resourcePart = this.resourcePart(resource);
         this.bytes(resourcePart.head);
-        for (const [scope, scopeSpans] of byScope) {
+        for (const group of byScope.values()) {
           // ResourceSpans.scope_spans (2)
           this.byte(0x12);
           const scopeSpansStart = this.begin(3);
-          const scopePart = this.scopePart(scope);
+          const scopePart = this.scopePart(group.scope);
           this.bytes(scopePart.head);
-          for (const span of scopeSpans) {
-            // ScopeSpans.spans (2)
-            this.byte(0x12);
-            const spanStart = this.begin(2);
-            this.span(span);
-            this.end(spanStart, 2);
-          }
+          this.bytes(group.buf.subarray(0, group.pos));
           if (scopePart.tail) this.bytes(scopePart.tail);
           this.end(scopeSpansStart, 3);
         }
@@ -102,7 +159,28 @@ export class OtlpTraceEncoder {
     } finally {
       if (this.buf.length > RETAINED_BYTES) this.buf = Buffer.allocUnsafe(INITIAL_BYTES);
       this.pos = 0;
+      this.clear();
     }
+  }
+
+  /** Empties the open batch, keeping group buffers of a reasonable size for the next one. */
+  clear(): void {
+    for (const byScope of this.groups.values()) {
+      for (const group of byScope.values()) if (group.buf.length <= RETAINED_BYTES && this.spare.length < SPARE_GROUPS) this.spare.push(group.buf);
+    }
+    this.groups.clear();
+    this.count = 0;
+  }
+
+  /** The request for these spans (the open batch must be empty: this encoder is used for whole batches). */
+  encode(spans: readonly ReadableSpan[]): Uint8Array {
+    try {
+      for (const span of spans) this.add(span);
+    } catch (error) {
+      this.clear();
+      throw error;
+    }
+    return this.take();
   }
 
   // --- messages ---
@@ -489,20 +567,4 @@ function varintSize(value: number): number {
   if (value < 0x200000) return 3;
   if (value < 0x10000000) return 4;
   return 5;
-}
-
-/** Spans by resource, then by scope, both by identity and in first-seen order (as upstream). */
-function groupByResourceAndScope(spans: readonly ReadableSpan[]): Map<Resource, Map<InstrumentationScope, ReadableSpan[]>> {
-  const byResource = new Map<Resource, Map<InstrumentationScope, ReadableSpan[]>>();
-  for (const span of spans) {
-    let byScope = byResource.get(span.resource);
-    if (!byScope) {
-      byScope = new Map();
-      byResource.set(span.resource, byScope);
-    }
-    const scopeSpans = byScope.get(span.instrumentationScope);
-    if (scopeSpans) scopeSpans.push(span);
-    else byScope.set(span.instrumentationScope, [span]);
-  }
-  return byResource;
 }

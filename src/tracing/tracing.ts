@@ -6,14 +6,7 @@
 import { context, propagation, trace, type MeterProvider } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import type { Resource } from '@opentelemetry/resources';
-import {
-  BatchSpanProcessor,
-  ConsoleSpanExporter,
-  SimpleSpanProcessor,
-  TracerProvider,
-  type SpanExporter,
-  type SpanProcessor,
-} from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor, TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { otlpExporterOptions } from '../config/otlp-options';
 import type { AgentConfig, TracesConfig } from '../config/types';
 import type { Integration } from '../integrations/types';
@@ -29,20 +22,34 @@ export interface Tracing {
   flush(): Promise<void>;
 }
 
-function createExporter(traces: TracesConfig, selfMetrics: MeterProvider): SpanExporter {
-  // The exporter's own metrics (otel_sdk_exporter_span_exported_total with error_type on failures)
-  // go to /metrics, so a down or stalled Collector shows up there.
+/**
+ * The span processor of one exporter in OTEL_TRACES_EXPORTER. OTLP batches are bounded (when the
+ * Collector is down, spans are dropped rather than held) and report on themselves on /metrics (the
+ * SDK's otel_sdk_processor_span_* and otel_sdk_exporter_span_* series, with error_type on failures,
+ * so a down or stalled Collector shows up there).
+ */
+function createProcessor(name: string, traces: TracesConfig, selfMetrics: MeterProvider): SpanProcessor {
+  if (name === 'console') return new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() });
+  const { batch } = traces;
+  const batchOptions = {
+    maxQueueSize: batch.maxQueueSize,
+    maxExportBatchSize: batch.maxExportBatchSize,
+    scheduledDelayMillis: batch.scheduleDelayMs,
+    exportTimeoutMillis: batch.exportTimeoutMs,
+    selfObsMeterProvider: selfMetrics,
+  };
   const options = otlpExporterOptions(
     { endpoint: traces.otlpEndpoint ?? '', headers: traces.otlpHeaders, timeoutMs: traces.otlpTimeoutMs, compression: traces.otlpCompression },
     selfMetrics,
   );
   if (traces.otlpProtocol === 'http/json') {
     const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
-    return new OTLPTraceExporter(options);
+    return new BatchSpanProcessor({ exporter: new OTLPTraceExporter(options), ...batchOptions });
   }
-  // Upstream's protobuf exporter with the agent's span encoder (otlp-encoder.ts says why).
+  // Protobuf: each span encoded as it ends, by the agent's encoder (encoding-batch-processor.ts says why).
   const { OtlpProtoTraceExporter } = require('./otlp-trace-exporter') as typeof import('./otlp-trace-exporter');
-  return new OtlpProtoTraceExporter(options);
+  const { EncodingBatchProcessor } = require('./encoding-batch-processor') as typeof import('./encoding-batch-processor');
+  return new EncodingBatchProcessor(new OtlpProtoTraceExporter(options), batchOptions);
 }
 
 /**
@@ -60,20 +67,7 @@ export function startTracing(
   resource: Resource,
   extraSpanProcessors: SpanProcessor[] = [],
 ): Tracing {
-  const { batch } = config.traces;
-  const spanProcessors: SpanProcessor[] = config.traces.exporters.map((name) =>
-    name === 'console'
-      ? new SimpleSpanProcessor({ exporter: new ConsoleSpanExporter() })
-      : // Bounded queue: when the Collector is down, spans are dropped rather than held.
-        new BatchSpanProcessor({
-          exporter: createExporter(config.traces, selfMetrics),
-          maxQueueSize: batch.maxQueueSize,
-          maxExportBatchSize: batch.maxExportBatchSize,
-          scheduledDelayMillis: batch.scheduleDelayMs,
-          exportTimeoutMillis: batch.exportTimeoutMs,
-          selfObsMeterProvider: selfMetrics,
-        }),
-  );
+  const spanProcessors = config.traces.exporters.map((name) => createProcessor(name, config.traces, selfMetrics));
   // One sampler, one list of processors and one id generator for the SDK's tracers (the app's
   // spans, upstream instrumentations) and the agent's own, so both decide and deliver alike.
   const sampler = buildSampler(config.traces.sampler, config.traces.samplerRatio);
