@@ -87,7 +87,9 @@ function report(file, label, requests) {
 /** Where a package bucket's time goes in the side-by-side table. */
 function groupOf(bucket) {
   if (bucket === '(garbage collector)') return 'garbage collection';
-  if (bucket === '(native)') return 'native code (mostly socket writes: the kernel sends to the peer)';
+  // A sampling profiler sees the thread inside a write even while the kernel has it wait or runs
+  // the receiving side of a loopback connection: wall time there, not the process's CPU.
+  if (bucket === '(native)') return 'native code (mostly socket writes, wall time inside them)';
   if (bucket === '(program)') return 'V8 and Node outside JavaScript';
   if (bucket.startsWith('node: ')) return "Node's own JavaScript (http, streams, events, timers)";
   if (bucket === 'agent') return 'the agent';
@@ -121,11 +123,11 @@ function sideBySide(runs) {
   ];
   const cell = (v) => (v === undefined ? '' : v.toFixed(1));
   console.log(`
-## Side by side: µs of CPU per request${values.rate ? ` at ${values.rate} req/s` : ' (saturated: not comparable across setups)'}
+## Side by side: µs per request${values.rate ? ` at ${values.rate} req/s` : ' (saturated: not comparable across setups)'}
 `);
   console.log(`| | ${runs.map((r) => r.label).join(' | ')} |`);
   console.log(`|---|${runs.map(() => '---:').join('|')}|`);
-  console.log(`| **CPU, all but idle** | ${columns.map((c) => `**${cell(c.busy)}**`).join(' | ')} |`);
+  console.log(`| **main thread busy (all but idle)** | ${columns.map((c) => `**${cell(c.busy)}**`).join(' | ')} |`);
   for (const name of groupNames) {
     console.log(`| ${name} | ${columns.map((c) => cell(c.groups.get(name))).join(' | ')} |`);
     if (name !== 'the agent') continue;

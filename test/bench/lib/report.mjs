@@ -173,8 +173,9 @@ function explainUnmet(push, rows, throughput, startup) {
       push(
         '',
         `With every request traced that is about ${fmt(spansPerRequest, 1)} recorded spans per request (the server span, the Redis GET,`,
-        'and on a miss the query and the SET), each made, ended into the batch queue and encoded to OTLP protobuf on',
-        "the app's thread; `node test/bench/profile.mjs --setup agentTraces` splits the cost by function.",
+        'and on a miss the query and the SET), each made, then encoded to OTLP protobuf as it ends, on',
+        "the app's thread. Where each setup's time goes, from profiles at a fixed rate, and what would come next:",
+        '[overhead.md](overhead.md) (`node test/bench/profile.mjs --rate 3000 --setup agentMetrics --setup agentTraces ...`).',
         ...pacedStallNote(bare, traces),
       );
     }
