@@ -71,7 +71,7 @@ export class EncodingBatchProcessor implements SpanProcessor {
       this.maxExportBatchSize = this.maxQueueSize;
     }
     this.metrics = new ProcessorMetrics(options.selfObsMeterProvider, this.maxQueueSize, () => this.queued);
-    this.shutdownOnce = new BindOnceFuture(this.shutdownNow, this);
+    this.shutdownOnce = new BindOnceFuture(() => this.shutdownNow(), undefined);
   }
 
   onStart(): void {}
@@ -142,7 +142,7 @@ export class EncodingBatchProcessor implements SpanProcessor {
 
   /** One export, outside the request whose span started it (its promises and timers keep their async context alive). */
   private flushOne(): void {
-    context.with(ROOT_CONTEXT, this.exportNext, this);
+    context.with(ROOT_CONTEXT, () => this.exportNext());
   }
 
   private exportNext(): void {
@@ -196,10 +196,11 @@ export class EncodingBatchProcessor implements SpanProcessor {
       };
       const pending = batch.pendingResources();
       if (pending.length === 0) return send();
-      Promise.all(pending.map((resource) => resource.waitForAsyncAttributes?.())).then(send, (error: unknown) => {
+      Promise.all(pending.map((resource) => resource.waitForAsyncAttributes?.() ?? Promise.resolve())).then(send, (error: unknown) => {
         batch.clear();
-        globalErrorHandler(error as Error);
-        reject(error);
+        const failure = error instanceof Error ? error : new Error(String(error));
+        globalErrorHandler(failure);
+        reject(failure);
       });
     });
   }
