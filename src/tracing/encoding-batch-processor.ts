@@ -92,7 +92,9 @@ export class EncodingBatchProcessor implements SpanProcessor {
     try {
       this.openBatch().add(span);
     } catch (error) {
-      // Never into the app's span.end(): a span the encoder cannot take is dropped, and said once.
+      // Never into the app's span.end(): a span the encoder cannot take is dropped, counted as a
+      // failure of its error type, and said once.
+      this.metrics.finished(1, error instanceof Error ? error : new Error(String(error)));
       reportOnce('span encoding', error);
       return;
     }

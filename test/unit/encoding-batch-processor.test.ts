@@ -173,8 +173,8 @@ describe('the encoding batch processor', () => {
     expect(exporter.batches).toHaveLength(1);
   });
 
-  it('drops a span it cannot encode without throwing into span.end()', async () => {
-    const { processor, exporter, span } = setup();
+  it('drops a span it cannot encode without throwing into span.end(), and counts it as failed', async () => {
+    const { processor, exporter, span, points } = setup();
     const broken = {
       spanContext: () => ({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 1 }),
       get attributes(): never {
@@ -185,5 +185,11 @@ describe('the encoding batch processor', () => {
     span('fine');
     await processor.forceFlush();
     expect(exporter.batches.map((b) => b.count)).toEqual([1]);
+    const processed = (await points()).get('otel.sdk.processor.span.processed') ?? [];
+    // Counted under the encoding error's type (a TypeError, for this span).
+    expect(
+      processed.filter(([attributes]) => attributes['error.type'] !== undefined).map(([attributes, value]) => [attributes['error.type'], value]),
+    ).toEqual([['TypeError', 1]]);
+    expect(processed.find(([attributes]) => attributes['error.type'] === undefined)?.[1]).toBe(1);
   });
 });
