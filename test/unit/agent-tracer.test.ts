@@ -1,21 +1,17 @@
 import { ROOT_CONTEXT, trace, TraceFlags } from '@opentelemetry/api';
 import { DEFAULTS } from '../../src/config/env';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import type { SamplerName } from '../../src/config/types';
 import { AgentSpan } from '../../src/tracing/agent-span';
 import { agentTracer } from '../../src/tracing/agent-tracer';
 import { UnsampledSpan } from '../../src/tracing/unsampled-span';
 import { buildSampler, followsParent } from '../../src/tracing/sampler';
+import { spanCollector } from '../helpers/span-collector';
 
 const ended: ReadableSpan[] = [];
-const processor: SpanProcessor = {
-  onStart: () => undefined,
-  onEnd: (span) => void ended.push(span),
-  forceFlush: () => Promise.resolve(),
-  shutdown: () => Promise.resolve(),
-};
+const processor = spanCollector(ended);
 const limits = DEFAULTS.limits;
 const pipeline = { resource: resourceFromAttributes({}), instrumentationScope: { name: 'unit' }, limits, processors: [processor], endingProcessors: [] };
 /** The agent's tracer with the sampler named, as tracing.ts builds it. */

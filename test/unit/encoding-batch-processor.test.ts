@@ -18,6 +18,7 @@ import { EncodingBatchProcessor, type EncodedSpanExporter } from '../../src/trac
 import { OtlpTraceEncoder } from '../../src/tracing/otlp-encoder';
 import type { EncodedSpans } from '../../src/tracing/otlp-trace-exporter';
 import { buildSampler } from '../../src/tracing/sampler';
+import { spanCollector } from '../helpers/span-collector';
 
 class Reader extends MetricReader {
   protected onShutdown(): Promise<void> {
@@ -67,12 +68,7 @@ function setup(options: Partial<ConstructorParameters<typeof EncodingBatchProces
   processors.push(processor);
   /** Spans as the agent's tracer makes them, handed to the processor when they end. */
   const ended: ReadableSpan[] = [];
-  const keep: SpanProcessor = {
-    onStart: () => undefined,
-    onEnd: (span) => void ended.push(span),
-    forceFlush: () => Promise.resolve(),
-    shutdown: () => Promise.resolve(),
-  };
+  const keep = spanCollector(ended);
   const pipeline = {
     resource: resourceFromAttributes({ 'service.name': 'unit' }),
     instrumentationScope: { name: 'unit' },
