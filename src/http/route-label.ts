@@ -30,13 +30,14 @@ export function isIdSegment(segment: string): boolean {
   return false;
 }
 
+const WORD_PUNCTUATION = new Set(['-', '.', '_', '~'].map((c) => c.charCodeAt(0)));
+
 /**
- * The segment most paths are made of (`lessons`, `api`, `user-settings`), answered without the
- * regular expressions below: fewer than 12 characters, letters and `-_.~` only. None of the id
+ * The segment most paths are made of (`lessons`, `api`, `user-settings`), answered without the id
+ * rules' regular expressions: fewer than 12 characters, letters and `-_.~` only. None of the id
  * rules can hold for it (a number or a hash needs digits, a UUID or token more characters, and
  * every character is one a name may have).
  */
-const WORD_PUNCTUATION = new Set(['-', '.', '_', '~'].map((c) => c.charCodeAt(0)));
 function isShortWord(segment: string): boolean {
   if (segment.length >= 12) return false;
   for (let i = 0; i < segment.length; i++) {

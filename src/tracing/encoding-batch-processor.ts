@@ -94,7 +94,7 @@ export class EncodingBatchProcessor implements SpanProcessor {
     } catch (error) {
       // Never into the app's span.end(): a span the encoder cannot take is dropped, counted as a
       // failure of its error type, and said once.
-      this.metrics.finished(1, error instanceof Error ? error : new Error(String(error)));
+      this.metrics.finished(1, asError(error));
       reportOnce('span encoding', error);
       return;
     }
@@ -200,12 +200,17 @@ export class EncodingBatchProcessor implements SpanProcessor {
       if (pending.length === 0) return send();
       Promise.all(pending.map((resource) => resource.waitForAsyncAttributes?.() ?? Promise.resolve())).then(send, (error: unknown) => {
         batch.clear();
-        const failure = error instanceof Error ? error : new Error(String(error));
+        const failure = asError(error);
         globalErrorHandler(failure);
         reject(failure);
       });
     });
   }
+}
+
+/** What was thrown or rejected, as an Error (its name is the self-metrics' error.type). */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** The SDK's span processor self-metrics (its SpanProcessorMetrics), same names and attributes. */
